@@ -1,0 +1,50 @@
+"""Session fixtures: a real Tansu broker and a real redis-server on free loopback ports.
+
+Nothing here talks to a Redis or Kafka that the test session did not start (the CI machine runs
+its own Redis on 6379: never touched). Each test that needs isolation uses its own tenant names,
+topics or a flushed database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis as redis_lib
+
+from stream.embedded import Proc, start_redis, start_tansu
+
+
+@pytest.fixture(scope="session")
+def tansu() -> Iterator[Proc]:
+    proc = start_tansu()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_proc() -> Iterator[Proc]:
+    proc = start_redis()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def redis_url(redis_proc: Proc) -> str:
+    return f"redis://127.0.0.1:{redis_proc.port}/0"
+
+
+@pytest.fixture
+def redis_client(redis_proc: Proc) -> Iterator[redis_lib.Redis]:
+    """A sync client on a freshly flushed database of the session's private Redis."""
+    client = redis_lib.Redis(host="127.0.0.1", port=redis_proc.port, db=0)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique token for topic and tenant names of one test."""
+    return uuid.uuid4().hex[:8]
