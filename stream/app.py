@@ -1,0 +1,115 @@
+"""The one ``faust.App``: a Kafka consumer group whose agent folds call events into Redis.
+
+Built by :func:`create_app` from the settings (no import-time configuration). One agent reads
+the events topic in batches (``take_events``: Faust acks a batch only after the loop body has
+written it), a timer writes the worker heartbeat, and a second timer evaluates alert rules when
+``CALLPULSE_ALERTS_RULES`` is set (``stream/alerts``).
+
+No Faust tables: on Tansu, changelog recovery loses data (PLATFORM-NOTES), and Redis is the
+store anyway; the worker is stateless and any number of them share the partitions.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import faust
+import redis.asyncio as aioredis
+
+from stream.config import Settings
+from stream.keys import Keys
+from stream.processor import BatchProcessor, Message
+from stream.store import StoreWriter
+
+log = logging.getLogger(__name__)
+
+
+def wall_ms() -> int:
+    """The wall clock in epoch ms (the one place the worker reads it; injected elsewhere)."""
+    return time.time_ns() // 1_000_000
+
+
+def redis_client(settings: Settings) -> aioredis.Redis:
+    """An asyncio Redis client from the URL (password and TLS via ``rediss://`` allowed)."""
+    return aioredis.Redis.from_url(
+        settings.redis_url.get_secret_value(),
+        socket_timeout=10,
+        socket_connect_timeout=5,
+        health_check_interval=15,
+    )
+
+
+def create_app(settings: Settings) -> faust.App:
+    datadir = Path(tempfile.gettempdir()) / f"callpulse-faust-{settings.worker_id}"
+    app = faust.App(
+        settings.app_id,
+        broker=settings.kafka_broker,
+        value_serializer="raw",
+        key_serializer="raw",
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
+        broker_commit_interval=1.0,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        store="memory://",
+        datadir=str(datadir),
+        web_enabled=settings.web_port is not None,
+        web_port=settings.web_port or 6066,
+        web_bind="127.0.0.1",
+        web_host="127.0.0.1",
+        logging_config=None,
+    )
+    keys = Keys(settings.key_prefix)
+    events_topic = app.topic(settings.events_topic, partitions=settings.partitions)
+    dlq_topic = app.topic(settings.deadletter_topic, partitions=1)
+    state: dict[str, Any] = {}
+
+    def processor() -> BatchProcessor:
+        proc = state.get("processor")
+        if proc is None:
+            writer = StoreWriter(
+                redis_client(settings), settings.center, keys, settings.dedupe_horizon_s, wall_ms
+            )
+
+            async def dead_letter(record: bytes) -> None:
+                await dlq_topic.send(value=record)
+
+            proc = state["processor"] = BatchProcessor(writer, dead_letter)
+        return proc
+
+    @app.agent(events_topic, name="fold-events")
+    async def fold_events(stream: faust.Stream) -> None:
+        async for batch in stream.take_events(settings.batch_max, within=settings.batch_within_s):
+            msgs = [
+                Message(e.message.topic, e.message.partition, e.message.offset, e.message.value)
+                for e in batch
+            ]
+            result = await processor().process(msgs)
+            log.debug("batch of %d messages: %s", len(msgs), result)
+
+    @app.timer(interval=1.0, name="heartbeat")
+    async def heartbeat() -> None:
+        """The dashboard's "stream alive" signal: wall time of this worker's last beat."""
+        try:
+            r = processor().writer.redis
+            now = wall_ms()
+            async with r.pipeline(transaction=False) as pipe:
+                pipe.hset(keys.workers, settings.worker_id, now)
+                pipe.set(f"{keys.prefix}:hb:{settings.worker_id}", now, ex=settings.heartbeat_ttl_s)
+                await pipe.execute()
+        except Exception as e:  # noqa: BLE001 - a missed beat must never stop the worker
+            log.warning("heartbeat failed: %s", e)
+
+    if settings.alerts_rules is not None:
+        from stream.alerts.runner import install_alerts  # optional part, loaded when configured
+
+        install_alerts(app, settings, keys)
+
+    app.callpulse_processor = processor  # type: ignore[attr-defined]  # for tests and metrics
+    return app

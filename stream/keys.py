@@ -1,0 +1,115 @@
+"""Every Redis key of CallPulse: prefixes, TTLs and granularities, in one place (docs/redis.md).
+
+All per-tenant keys carry the hash tag ``{tenant}`` so a tenant's keys share one Redis Cluster
+slot and one Lua script can update them atomically. Every bucket expires.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DAY_S = 86_400
+
+#: Interval buckets (15/30/60 min): kept 40 days so "same weekday last week" and a month of
+#: interval reports are available.
+INTERVAL_TTL_S = 40 * DAY_S
+#: Minute buckets feed the rolling windows (5/15/60 min) and sparklines: kept 26 hours.
+MINUTE_TTL_S = 26 * 3600
+#: Business-day buckets ("today", daily reports): kept 400 days.
+DAY_TTL_S = 400 * DAY_S
+#: Per-call records (caller, offer/exit times) needed to order-independently track waiting calls
+#: and the call-back list; kept at least 26 hours (a business day and then some).
+CALL_TTL_MIN_S = 26 * 3600
+#: Today's abandoned calls and the callers who got through, per business day: kept 8 days.
+CALLBACK_TTL_S = 8 * DAY_S
+#: Dead-letter bookkeeping: recent rejections shown on the dashboard, and the set of message
+#: positions already counted (so a redelivered bad message is counted once).
+DLQ_RECENT_MAX = 500
+DLQ_SEEN_TTL_S = 2 * DAY_S
+#: Alert state history kept (alerts module may override per settings).
+ALERT_HISTORY_TTL_S = 30 * DAY_S
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Key names under a prefix (``CALLPULSE_KEY_PREFIX``, default ``cp``)."""
+
+    prefix: str = "cp"
+
+    def _t(self, tenant: str) -> str:
+        return f"{self.prefix}:{{{tenant}}}"
+
+    # -- windowed counters (hashes of integer counters, see stream.kpis) ----------------------
+    def interval(self, tenant: str, queue: str, start_ms: int) -> str:
+        return f"{self._t(tenant)}:iv:{queue}:{start_ms}"
+
+    def minute(self, tenant: str, queue: str, start_ms: int) -> str:
+        return f"{self._t(tenant)}:mn:{queue}:{start_ms}"
+
+    def day(self, tenant: str, queue: str, day_iso: str) -> str:
+        return f"{self._t(tenant)}:day:{queue}:{day_iso}"
+
+    # -- indexes and per-tenant metadata ------------------------------------------------------
+    def queues(self, tenant: str) -> str:
+        """Set of the tenant's queue names seen in events."""
+        return f"{self._t(tenant)}:queues"
+
+    def meta(self, tenant: str) -> str:
+        """Hash: events (applied), duplicates, last_event_ms (max event time), last_write_ms."""
+        return f"{self._t(tenant)}:meta"
+
+    def seen(self, tenant: str, event_id: str) -> str:
+        """Dedupe marker of one event id (SET NX EX dedupe horizon)."""
+        return f"{self._t(tenant)}:ev:{event_id}"
+
+    # -- live state -----------------------------------------------------------------------------
+    def call(self, tenant: str, call_id: str) -> str:
+        """Hash per call: caller, o:<queue> offer ts, x:<queue> exit ts, ans, ansk, abk, abf."""
+        return f"{self._t(tenant)}:call:{call_id}"
+
+    def waiting(self, tenant: str, queue: str) -> str:
+        """Sorted set of calls waiting in a queue now: member call_id, score offer ts (ms)."""
+        return f"{self._t(tenant)}:wait:{queue}"
+
+    def agents(self, tenant: str) -> str:
+        """Hash agent_id -> JSON {state, reason, ts, eid, queues}: the latest state by event time."""
+        return f"{self._t(tenant)}:agents"
+
+    def abandons(self, tenant: str, day_iso: str) -> str:
+        """Hash "call_id|queue" -> JSON {ts, wait_ms, queue, call_id, caller} of the day's abandons."""
+        return f"{self._t(tenant)}:abn:{day_iso}"
+
+    def answered_callers(self, tenant: str, day_iso: str) -> str:
+        """Hash caller -> latest answered ts (ms) of the business day (marks called-back callers)."""
+        return f"{self._t(tenant)}:ansc:{day_iso}"
+
+    # -- global ---------------------------------------------------------------------------------
+    @property
+    def tenants(self) -> str:
+        return f"{self.prefix}:tenants"
+
+    @property
+    def workers(self) -> str:
+        """Hash worker_id -> last heartbeat (wall ms)."""
+        return f"{self.prefix}:workers"
+
+    def offsets(self, topic: str) -> str:
+        """Hash partition -> next offset to process (written with each batch; for catch-up)."""
+        return f"{self.prefix}:offsets:{topic}"
+
+    @property
+    def dlq_counts(self) -> str:
+        """Hash reason -> count of rejected events (each counted once)."""
+        return f"{self.prefix}:dlq:counts"
+
+    @property
+    def dlq_recent(self) -> str:
+        """List of the latest rejections as JSON (newest first, capped)."""
+        return f"{self.prefix}:dlq:recent"
+
+    def dlq_seen(self, topic: str, partition: int, offset: int, index: int) -> str:
+        return f"{self.prefix}:dlq:seen:{topic}:{partition}:{offset}:{index}"
+
+    # -- alerts (owned by stream.alerts) ----------------------------------------------------------
+    def alert_prefix(self, tenant: str) -> str:
+        return f"{self._t(tenant)}:alert"

@@ -1,0 +1,298 @@
+"""Write a batch of validated events into Redis: exactly-once in effect, one round trip per batch.
+
+Kafka delivers at least once (a killed worker's uncommitted offsets are read again, PLATFORM-NOTES),
+so the effect must be made exactly-once here: one Lua script per tenant marks each ``event_id``
+as seen (``SET NX EX horizon``) and applies the event's counters and live-state changes only if
+the mark is new — both in one atomic step, so a crash can never leave one without the other.
+All scripts of a batch, the processed offsets and the dead-letter counts go in one
+``MULTI/EXEC`` pipeline.
+
+Building the payload is pure (no I/O): :meth:`BatchBuilder.add` turns events into key indices
+and the counter deltas of :func:`stream.kpis.event_deltas`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+
+from stream.config import CenterConfig, KpiKnobs, TenantConfig
+from stream.events import QUEUE_EXITS, Event, Rejected
+from stream.keys import (
+    CALL_TTL_MIN_S,
+    CALLBACK_TTL_S,
+    DAY_TTL_S,
+    DLQ_RECENT_MAX,
+    DLQ_SEEN_TTL_S,
+    INTERVAL_TTL_S,
+    MINUTE_TTL_S,
+    Keys,
+)
+from stream.kpis import event_deltas
+from stream.windows import business_day, interval_start, minute_start
+
+APPLY_LUA = resources.files("stream").joinpath("lua/apply_batch.lua").read_text(encoding="utf-8")
+#: Count a rejection once: SET NX the seen-marker, and only then count and remember it.
+DLQ_LUA = (
+    "if not redis.call('SET', KEYS[1], 1, 'NX', 'EX', ARGV[3]) then return 0 end "
+    "redis.call('HINCRBY', KEYS[2], ARGV[1], 1) "
+    "redis.call('LPUSH', KEYS[3], ARGV[2]) "
+    "redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[4]) - 1) return 1"
+)
+
+
+@dataclass
+class _TenantCtx:
+    """Per-tenant caches used while building payloads (config lookups are hot)."""
+
+    cfg: TenantConfig
+    knobs: dict[str, KpiKnobs] = field(default_factory=dict)
+    days: dict[int, str] = field(default_factory=dict)  # hour start -> business day ISO
+
+
+class TenantPayload:
+    """The JSON payload of one tenant's batch for ``apply_batch.lua``."""
+
+    def __init__(self, keys: Keys, tenant: str, horizon_s: int) -> None:
+        self.tenant = tenant
+        self.meta_key = keys.meta(tenant)
+        self.k: list[str] = []
+        self.t: list[int] = []
+        self._idx: dict[str, int] = {}
+        self.b: list[list[int]] = []
+        self._bidx: dict[tuple[int, ...], int] = {}
+        self.e: list[list[Any]] = []
+        self.queues: set[str] = set()
+        self.q = self.key(keys.queues(tenant), 0)
+        self.horizon_s = horizon_s
+
+    def key(self, name: str, ttl: int) -> int:
+        i = self._idx.get(name)
+        if i is None:
+            i = self._idx[name] = len(self.k)
+            self.k.append(name)
+            self.t.append(ttl)
+        return i
+
+    def bucket_set(self, idxs: tuple[int, ...]) -> int:
+        i = self._bidx.get(idxs)
+        if i is None:
+            i = self._bidx[idxs] = len(self.b)
+            self.b.append(list(idxs))
+        return i
+
+    def encode(self, now_ms: int) -> bytes:
+        return orjson.dumps(
+            {
+                "k": self.k,
+                "t": self.t,
+                "b": self.b,
+                "e": self.e,
+                "h": self.horizon_s,
+                "ct": max(self.horizon_s, CALL_TTL_MIN_S),
+                "now": now_ms,
+                "q": self.q,
+                "qs": sorted(self.queues),
+            }
+        )
+
+
+class BatchBuilder:
+    """Turns events into per-tenant payloads. Pure: the same events give the same payloads."""
+
+    def __init__(self, center: CenterConfig, keys: Keys, horizon_s: int) -> None:
+        self.center = center
+        self.keys = keys
+        self.horizon_s = horizon_s
+        self.payloads: dict[str, TenantPayload] = {}
+        self._ctx: dict[str, _TenantCtx] = {}
+
+    def _tenant(self, tenant: str) -> _TenantCtx:
+        ctx = self._ctx.get(tenant)
+        if ctx is None:
+            ctx = self._ctx[tenant] = _TenantCtx(self.center.tenant(tenant))
+        return ctx
+
+    def _day(self, ctx: _TenantCtx, ts_ms: int) -> str:
+        # Days start on whole hours, so the business day is constant within a UTC hour... except
+        # in zones with non-whole-hour offsets; key the cache by the local hour to stay exact.
+        cfg = ctx.cfg
+        return business_day(ts_ms, cfg.tz, cfg.day_start_hour).isoformat()
+
+    def add(self, ev: Event) -> None:
+        ctx = self._tenant(ev.tenant)
+        p = self.payloads.get(ev.tenant)
+        if p is None:
+            p = self.payloads[ev.tenant] = TenantPayload(self.keys, ev.tenant, self.horizon_s)
+        keys, t = self.keys, ev.tenant
+        seen = p.key(keys.seen(t, ev.event_id), 0)
+        ops: list[list[Any]] = []
+        bset = -1
+        sums: list[Any] = []
+        maxes: list[Any] = []
+        if ev.queue is not None and ev.type != "agent_state":
+            q = ev.queue
+            p.queues.add(q)
+            cfg = ctx.cfg
+            knobs = ctx.knobs.get(q)
+            if knobs is None:
+                knobs = ctx.knobs[q] = cfg.knobs(q)
+            day = self._day(ctx, ev.ts_ms)
+            iv = p.key(keys.interval(t, q, interval_start(ev.ts_ms, cfg.tz, cfg.interval_minutes)), INTERVAL_TTL_S)
+            mn = p.key(keys.minute(t, q, minute_start(ev.ts_ms)), MINUTE_TTL_S)
+            dk = p.key(keys.day(t, q, day), DAY_TTL_S)
+            bset = p.bucket_set((iv, mn, dk))
+            delta = event_deltas(ev, knobs)
+            for name, n in delta.sums.items():
+                sums += (name, n)
+            for name, n in delta.maxes.items():
+                maxes += (name, n)
+            ops = self._call_ops(p, ev, day)
+        elif ev.type == "agent_state":
+            state = {
+                "state": ev.state,
+                "reason": ev.reason,
+                "ts": ev.ts_ms,
+                "eid": ev.event_id,
+                "queues": list(ev.queues) if ev.queues is not None else None,
+            }
+            ops = [["g", p.key(keys.agents(t), 0), ev.agent_id, ev.ts_ms, ev.event_id, orjson.dumps(state).decode()]]
+        if bset < 0:
+            bset = p.bucket_set(())
+        p.e.append([ev.event_id, seen, bset, sums, maxes, ops, ev.ts_ms])
+
+    def _call_ops(self, p: TenantPayload, ev: Event, day: str) -> list[list[Any]]:
+        keys, t, q = self.keys, ev.tenant, ev.queue
+        assert q is not None and ev.call_id is not None
+        callk = p.key(keys.call(t, ev.call_id), 0)
+        waitk = p.key(keys.waiting(t, q), 0)
+        if ev.type == "call_offered":
+            return [["o", waitk, callk, ev.call_id, q, ev.ts_ms, ev.caller if ev.caller else False]]
+        if ev.type not in QUEUE_EXITS:
+            return []
+        ops: list[list[Any]] = [["x", waitk, callk, ev.call_id, q, ev.ts_ms]]
+        if ev.type == "call_answered":
+            ops.append(["a", callk, p.key(keys.answered_callers(t, day), CALLBACK_TTL_S), ev.ts_ms])
+        elif ev.type == "call_abandoned":
+            abnk = p.key(keys.abandons(t, day), CALLBACK_TTL_S)
+            ops.append(["b", callk, abnk, f"{ev.call_id}|{q}", ev.ts_ms, ev.wait_ms, q, ev.call_id])
+        return ops
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    applied: int
+    duplicates: int
+    rejected_new: int
+
+
+class StoreWriter:
+    """Applies batches to Redis. Safe to call again with the same batch (idempotent)."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        center: CenterConfig,
+        keys: Keys,
+        horizon_s: int,
+        clock: Callable[[], int],
+    ) -> None:
+        self.redis = redis
+        self.center = center
+        self.keys = keys
+        self.horizon_s = horizon_s
+        self.clock = clock  # wall clock in epoch ms (injected for tests)
+        self._script = redis.register_script(APPLY_LUA)
+
+    def build(self, events: Iterable[Event]) -> BatchBuilder:
+        builder = BatchBuilder(self.center, self.keys, self.horizon_s)
+        for ev in events:
+            builder.add(ev)
+        return builder
+
+    async def apply(
+        self,
+        events: Sequence[Event],
+        *,
+        offsets: dict[tuple[str, int], int] | None = None,
+        rejected: Sequence[tuple[str, int, int, Rejected]] = (),
+    ) -> BatchResult:
+        """Write events, the next offsets per (topic, partition) and rejections, atomically."""
+        builder = self.build(events)
+        now = self.clock()
+        # Make sure the script is loaded (EVALSHA inside MULTI cannot fall back to EVAL).
+        if builder.payloads:
+            await self._ensure_script()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for tenant, payload in builder.payloads.items():
+                pipe.evalsha(self._script.sha, 1, payload.meta_key, payload.encode(now))
+                pipe.sadd(self.keys.tenants, tenant)
+            for (topic, part), nxt in (offsets or {}).items():
+                pipe.hset(self.keys.offsets(topic), str(part), nxt)
+            for topic, part, offset, rej in rejected:
+                self._reject(pipe, topic, part, offset, rej, now)
+            try:
+                results = await pipe.execute()
+            except Exception:
+                self._loaded = False  # e.g. NOSCRIPT after a Redis restart: reload next time
+                raise
+        applied = dups = new_rej = 0
+        i = 0
+        for _ in builder.payloads:
+            a, d = results[i]
+            applied += int(a)
+            dups += int(d)
+            i += 2
+        i += len(offsets or {})
+        for _ in rejected:
+            new_rej += int(results[i])
+            i += 1
+        return BatchResult(applied, dups, new_rej)
+
+    def _reject(self, pipe: Any, topic: str, part: int, offset: int, rej: Rejected, now: int) -> None:
+        # Count each rejected input once even if its message is delivered again: a seen-marker
+        # per (topic, partition, offset, index), set atomically with the count.
+        pipe.eval(
+            DLQ_LUA,
+            3,
+            self.keys.dlq_seen(topic, part, offset, rej.index),
+            self.keys.dlq_counts,
+            self.keys.dlq_recent,
+            rej.reason,
+            orjson.dumps(dlq_record(topic, part, offset, rej, now)).decode(),
+            DLQ_SEEN_TTL_S,
+            DLQ_RECENT_MAX,
+        )
+
+    async def _ensure_script(self) -> None:
+        if not getattr(self, "_loaded", False):
+            await self.redis.script_load(APPLY_LUA)
+            self._loaded = True
+
+
+def dlq_record(topic: str, part: int, offset: int, rej: Rejected, now_ms: int) -> dict[str, Any]:
+    """The dead-letter record of docs/events.md (also what goes to the dead-letter topic)."""
+    try:
+        raw: str = rej.raw.decode("utf-8")
+        encoding = "utf-8"
+    except UnicodeDecodeError:
+        import base64
+
+        raw = base64.b64encode(rej.raw).decode()
+        encoding = "base64"
+    return {
+        "reason": rej.reason,
+        "detail": rej.detail,
+        "topic": topic,
+        "partition": part,
+        "offset": offset,
+        "index": rej.index,
+        "raw": raw,
+        "raw_encoding": encoding,
+        "rejected_at_ms": now_ms,
+    }
