@@ -28,8 +28,8 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from sources.common import SourceError, Summary, dead_letter_record
 from sources.common import Sink as SinkProto
+from sources.common import SourceError, Summary, dead_letter_record
 from sources.queue_log import SOURCE, QueueLogMapper, parse_line
 
 log = logging.getLogger("sources.queue_log")
@@ -38,6 +38,7 @@ log = logging.getLogger("sources.queue_log")
 FINGERPRINT_BYTES = 256
 #: Largest read per chunk while following, bytes; the checkpoint is saved after each chunk.
 CHUNK_BYTES = 1 << 20
+R_BAD_ENCODING = "bad_encoding"
 #: Lines per published chunk when importing whole files.
 IMPORT_CHUNK_LINES = 5000
 
@@ -62,15 +63,21 @@ def convert(
         before = sum(mapper.ignored.values())
         try:
             if "\ufffd" in raw:
-                raise SourceError("bad_encoding", "line is not UTF-8")
+                raise SourceError(R_BAD_ENCODING, "line is not UTF-8")
             out = mapper.map_line(parse_line(raw), raw)
         except SourceError as e:
             log.warning("%s:%d: %s: %s", file, number, e.reason, e.detail)
             summary.dead_lettered[e.reason] += 1
             dead.append(
                 dead_letter_record(
-                    SOURCE, reason=e.reason, detail=e.detail, raw=raw, rejected_at_ms=now_ms,
-                    line=number, file=file, tenant=mapper.tenant,
+                    SOURCE,
+                    reason=e.reason,
+                    detail=e.detail,
+                    raw=raw,
+                    rejected_at_ms=now_ms,
+                    line=number,
+                    file=file,
+                    tenant=mapper.tenant,
                 )  # fmt: skip
             )
             continue
@@ -157,6 +164,11 @@ class Checkpoint:
         return cls(**orjson.loads(source.read_bytes()))
 
 
+def _open_live(path: Path) -> BinaryIO:
+    """Unbuffered: a buffered reader may serve bytes cached before a truncation."""
+    return path.open("rb", buffering=0)  # type: ignore[return-value]
+
+
 def _fingerprint(fh: BinaryIO, length: int) -> str:
     fh.seek(0)
     return hashlib.blake2b(fh.read(length), digest_size=16).hexdigest()
@@ -214,13 +226,19 @@ class Follower:
         cp = Checkpoint.load(self.checkpoint_path)
         if cp is not None:
             self.mapper.load_state(cp.agents)
-            target = self.path if self._same_file(self.path, cp.dev, cp.ino) else self._find_rotated(cp.dev, cp.ino)
+            target = (
+                self.path
+                if self._same_file(self.path, cp.dev, cp.ino)
+                else self._find_rotated(cp.dev, cp.ino)
+            )
             if target is not None:
-                fh = target.open("rb")
+                fh = _open_live(target)
                 self._adopt(fh, 0, 0)
                 self.offset, self.line, self.fp_len, self.fp_hash = cp.offset, cp.line, cp.fp_len, cp.fp_hash
                 if not self._intact():
-                    log.warning("%s was truncated or replaced since the checkpoint: reading from its start", target)
+                    log.warning(
+                        "%s was truncated or replaced since the checkpoint: reading from its start", target
+                    )
                     self._restart_file()
                 return True
             log.warning(
@@ -230,7 +248,7 @@ class Follower:
             )  # fmt: skip
         if not self.path.exists():
             return False
-        fh = self.path.open("rb")
+        fh = _open_live(self.path)
         size = os.fstat(fh.fileno()).st_size if self.from_end and cp is None else 0
         if size:
             fh.seek(0)
@@ -278,7 +296,11 @@ class Follower:
             lines = data[:end].splitlines(keepends=True)
             numbered = list(enumerate(lines, start=self.line + 1))
             events, dead = convert(
-                self.mapper, numbered, summary=self.summary, file=str(self.path), now_ms=int(self.clock() * 1000)
+                self.mapper,
+                numbered,
+                summary=self.summary,
+                file=str(self.path),
+                now_ms=int(self.clock() * 1000),
             )
             await self.sink.publish(events)
             if dead:
@@ -304,7 +326,11 @@ class Follower:
         """
         if self.fh is None and not self._open_initial():
             return 0
-        n = await self._drain()
+        n = 0
+        if not self._intact():  # check before reading: the offset may now be mid-line
+            log.warning("%s truncated: reading from its start", self.path)
+            self._restart_file()
+        n += await self._drain()
         try:
             st = self.path.stat()
         except FileNotFoundError:
@@ -315,7 +341,7 @@ class Follower:
             self.fh.close()
             self.rotations += 1
             log.info("%s rotated: reading the new file from its start", self.path)
-            self._adopt(self.path.open("rb"), 0, 0)
+            self._adopt(_open_live(self.path), 0, 0)
             n += await self._drain()
         elif not self._intact():
             log.warning("%s truncated: reading from its start", self.path)

@@ -46,6 +46,7 @@ R_BAD_EPOCH = "bad_timestamp"
 R_BAD_NUMBER = "bad_number"
 R_MISSING = "missing_field"
 R_NOT_TEXT = "not_text"
+R_BAD_DURATION = "bad_duration"
 
 #: Events that end a talk: data index (0-based) of holdtime and calltime.
 CALL_END = {
@@ -101,7 +102,9 @@ def parse_line(text: str) -> QueueLogLine:
         raise SourceError(R_NOT_TEXT, "line contains control characters")
     fields = text.split("|")
     if len(fields) < 5:
-        raise SourceError(R_TOO_FEW_FIELDS, f"expected epoch|uniqueid|queue|agent|event…, got {len(fields)} fields")
+        raise SourceError(
+            R_TOO_FEW_FIELDS, f"expected epoch|uniqueid|queue|agent|event…, got {len(fields)} fields"
+        )
     epoch, call_id, queue, agent, event, *data = (f.strip() for f in fields)
     try:
         seconds = float(epoch)
@@ -122,9 +125,11 @@ def _seconds(line: QueueLogLine, index: int, name: str) -> int:
     try:
         value = int(text)
     except ValueError as e:
-        raise SourceError(R_BAD_NUMBER, f"{line.event} {name} (data{index + 1}) {text!r} is not an integer") from e
+        raise SourceError(
+            R_BAD_NUMBER, f"{line.event} {name} (data{index + 1}) {text!r} is not an integer"
+        ) from e
     if value < 0:
-        raise SourceError("bad_duration", f"{line.event} {name} (data{index + 1}) is negative: {value}")
+        raise SourceError(R_BAD_DURATION, f"{line.event} {name} (data{index + 1}) is negative: {value}")
     return value
 
 
@@ -237,7 +242,9 @@ class QueueLogMapper:
             out = [self._call(line, raw, "call_offered", **extra)]
         elif ev == "CONNECT":
             agent = _need(line.agent, "an agent", ev)
-            out = [self._call(line, raw, "call_answered", agent_id=agent, wait_s=_seconds(line, 0, "holdtime"))]
+            out = [
+                self._call(line, raw, "call_answered", agent_id=agent, wait_s=_seconds(line, 0, "holdtime"))
+            ]
             view = self._view(agent, line.queue)
             view.on_call = True
             check_event(out[0])

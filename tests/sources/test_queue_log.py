@@ -29,7 +29,11 @@ def test_parse_line_fields() -> None:
     line = parse_line("1366720340|1366720340.303267|MYQUEUE|SIP/8007|RINGNOANSWER|1000")
     assert line.ts_ms == 1366720340_000
     assert (line.call_id, line.queue, line.agent, line.event, line.data) == (
-        "1366720340.303267", "MYQUEUE", "SIP/8007", "RINGNOANSWER", ("1000",)
+        "1366720340.303267",
+        "MYQUEUE",
+        "SIP/8007",
+        "RINGNOANSWER",
+        ("1000",),
     )
 
 
@@ -82,13 +86,13 @@ def test_hand_file_events_by_type_and_every_event_valid() -> None:
     assert "wrapup_ended" not in types  # queue_log has no wrap-up record
     # three bad lines: reported with line number and reason, imports went on
     assert sorted((d["line"], d["reason"]) for d in sink.dead) == [
-        (31, "too_few_fields"), (33, "bad_timestamp"), (34, "bad_number")
+        (31, "too_few_fields"),
+        (33, "bad_timestamp"),
+        (34, "bad_number"),
     ]
     assert all(d["source"] == "queue_log" and d["raw"] for d in sink.dead)
     assert summary.read == 43 and summary.dead_lettered["bad_number"] == 1
-    assert summary.ignored == Counter(
-        {"QUEUESTART": 1, "CONFIGRELOAD": 1, "RINGNOANSWER": 1, "DID": 1}
-    )
+    assert summary.ignored == Counter({"QUEUESTART": 1, "CONFIGRELOAD": 1, "RINGNOANSWER": 1, "DID": 1})
 
 
 def test_hand_file_field_mapping() -> None:
@@ -115,14 +119,30 @@ def test_hand_file_agent_states() -> None:
     states: dict[str, list[tuple[int, str, str | None]]] = {}
     for ev in sink.events:
         if ev["type"] == "agent_state":
-            states.setdefault(ev["agent_id"], []).append(((ev["ts"] - T0) // 1000, ev["state"], ev.get("reason")))
-    assert states["SIP/101"] == [(1, "available", None), (22, "on_call", None), (222, "available", None),
-                                 (1100, "logged_out", None)]
-    assert states["SIP/102"] == [(2, "available", None), (245, "on_call", None), (305, "available", None),
-                                 (310, "aux", "lunch"), (700, "available", None)]
+            states.setdefault(ev["agent_id"], []).append(
+                ((ev["ts"] - T0) // 1000, ev["state"], ev.get("reason"))
+            )
+    assert states["SIP/101"] == [
+        (1, "available", None),
+        (22, "on_call", None),
+        (222, "available", None),
+        (1100, "logged_out", None),
+    ]
+    assert states["SIP/102"] == [
+        (2, "available", None),
+        (245, "on_call", None),
+        (305, "available", None),
+        (310, "aux", "lunch"),
+        (700, "available", None),
+    ]
     # PAUSEALL and the per-queue PAUSE that follows it: one change; same for UNPAUSEALL
-    assert states["SIP/103"] == [(3, "available", None), (50, "on_call", None), (145, "available", None),
-                                 (320, "aux", None), (710, "available", None)]
+    assert states["SIP/103"] == [
+        (3, "available", None),
+        (50, "on_call", None),
+        (145, "available", None),
+        (320, "aux", None),
+        (710, "available", None),
+    ]
     assert states["Agent/201"] == [(5, "available", None), (1110, "logged_out", None)]
 
 
