@@ -74,11 +74,11 @@ def start_worker(env: Mapping[str, str], worker_id: str, log_dir: Path | None = 
     return WorkerProc(worker_id, popen, log_path)
 
 
-def stack_env(tansu: Proc, redis: Proc, **extra: str) -> dict[str, str]:
-    """The settings environment pointing a worker at a local broker and Redis."""
+def stack_env(tansu: Proc, redis: Proc, db: int = 0, **extra: str) -> dict[str, str]:
+    """The settings environment pointing a worker at a local broker and Redis (database ``db``)."""
     return {
         "CALLPULSE_KAFKA_BROKER": f"kafka://127.0.0.1:{tansu.port}",
-        "CALLPULSE_REDIS_URL": f"redis://127.0.0.1:{redis.port}/0",
+        "CALLPULSE_REDIS_URL": f"redis://127.0.0.1:{redis.port}/{db}",
         **extra,
     }
 

@@ -26,6 +26,11 @@ from stream.stack import WorkerProc, stack_env, start_worker, wait_caught_up
 from stream.topics import ensure_topics
 
 
+#: Pipelines write to their own Redis database, so tests that flush database 0 never touch them
+#: (each pipeline also has its own key prefix and topics).
+PIPELINE_DB = 15
+
+
 class Pipeline:
     def __init__(
         self,
@@ -53,6 +58,7 @@ class Pipeline:
         self.env = stack_env(
             tansu,
             redis,
+            PIPELINE_DB,
             CALLPULSE_CONFIG=str(cfg_path),
             CALLPULSE_EVENTS_TOPIC=self.topic,
             CALLPULSE_DEADLETTER_TOPIC=self.dlq_topic,
@@ -62,7 +68,7 @@ class Pipeline:
             CALLPULSE_BATCH_WITHIN_S="0.02",
             **dict(extra_env or {}),
         )
-        self.redis = redis_lib.Redis(host="127.0.0.1", port=redis.port)
+        self.redis = redis_lib.Redis(host="127.0.0.1", port=redis.port, db=PIPELINE_DB)
         self.reader = KpiReader(self.redis, self.center, self.keys)
         self.workers: list[WorkerProc] = []
         self.last_offsets: dict[int, int] = {}

@@ -1,0 +1,172 @@
+"""Property: whatever the batching, order and duplication, Redis holds exactly the in-memory fold.
+
+Runs the real Lua store against the session's real redis-server (no Kafka: the pipeline tests
+cover that path); the reference is ``stream.kpis.fold`` over the de-duplicated events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import defaultdict
+
+import redis as redis_lib
+import redis.asyncio as aioredis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stream.config import CenterConfig
+from stream.embedded import Proc
+from stream.events import Event
+from stream.keys import Keys
+from stream.kpis import fold
+from stream.query import KpiReader
+from stream.store import StoreWriter
+from stream.windows import business_day, interval_start, minute_start
+
+CENTER = CenterConfig.parse_yaml(
+    """
+defaults: {timezone: UTC}
+tenants:
+  sh: {timezone: Asia/Shanghai, short_abandon_s: 4, sl_thresholds_s: [15, 30], interval_minutes: 30}
+  ny: {timezone: America/New_York, day_start_hour: 6}
+"""
+)
+T0 = 1_795_310_100_000
+NOW = T0 + 10 * 3_600_000
+PROP_DB = 2  # flushed per example: a database of its own
+
+
+@st.composite
+def call_streams(draw: st.DrawFn) -> list[Event]:
+    """Whole calls: offer -> (answer -> end -> maybe wrap-up) | abandon | overflow (+ re-offer)."""
+    events: list[Event] = []
+    n_calls = draw(st.integers(1, 25))
+    for i in range(n_calls):
+        tenant = draw(st.sampled_from(["sh", "ny", "plain"]))
+        queue = draw(st.sampled_from(["general", "vip"]))
+        cid = f"c{i}"
+        t = T0 + draw(st.integers(0, 3 * 3_600_000))
+        caller = draw(st.sampled_from([None, "p1", "p2", "p3"]))
+        wait = draw(st.integers(0, 120_000))
+        outcome = draw(st.sampled_from(["answered", "abandoned", "overflowed", "waiting"]))
+
+        def mk(etype: str, ts: int, **kw: object) -> Event:
+            return Event(event_id=f"{cid}-{etype}-{len(events)}", type=etype, ts_ms=ts, tenant=tenant, call_id=cid, **kw)  # type: ignore[arg-type]
+
+        events.append(mk("call_offered", t, queue=queue, caller=caller))
+        if outcome == "answered":
+            events.append(mk("call_answered", t + wait, queue=queue, agent_id="a1", wait_ms=wait))
+            talk = draw(st.integers(0, 600_000))
+            events.append(mk("call_ended", t + wait + talk, queue=queue, agent_id="a1", talk_ms=talk, hold_ms=draw(st.integers(0, 60_000))))
+            if draw(st.booleans()):
+                events.append(mk("wrapup_ended", t + wait + talk + 30_000, queue=queue, agent_id="a1", acw_ms=30_000))
+        elif outcome == "abandoned":
+            events.append(mk("call_abandoned", t + wait, queue=queue, wait_ms=wait))
+        elif outcome == "overflowed":
+            events.append(mk("call_overflowed", t + wait, queue=queue, wait_ms=wait, to_queue="vip"))
+        if draw(st.booleans()):
+            events.append(Event(event_id=f"ag-{i}", type="agent_state", ts_ms=t, tenant=tenant, agent_id=f"a{i % 3}",
+                                state=draw(st.sampled_from(["available", "aux", "on_call"])), queues=(queue,)))  # fmt: skip
+    return events
+
+
+def reference(events: list[Event]) -> dict[str, dict[str, int]]:
+    """Expected Redis hashes: key -> counters, computed in memory from the unique events."""
+    keys = Keys("prop")
+    groups: dict[str, list[Event]] = defaultdict(list)
+    for ev in events:
+        if ev.type == "agent_state":
+            continue
+        cfg = CENTER.tenant(ev.tenant)
+        day = business_day(ev.ts_ms, cfg.tz, cfg.day_start_hour).isoformat()
+        groups[keys.interval(ev.tenant, ev.queue, interval_start(ev.ts_ms, cfg.tz, cfg.interval_minutes))].append(ev)  # type: ignore[arg-type]
+        groups[keys.minute(ev.tenant, ev.queue, minute_start(ev.ts_ms))].append(ev)  # type: ignore[arg-type]
+        groups[keys.day(ev.tenant, ev.queue, day)].append(ev)  # type: ignore[arg-type]
+    out = {}
+    for key, evs in groups.items():
+        ev0 = evs[0]
+        out[key] = {k: v for k, v in fold(evs, CENTER.tenant(ev0.tenant).knobs(ev0.queue)).items() if v or k.startswith("max_")}
+    return out
+
+
+def stored(client: redis_lib.Redis) -> dict[str, dict[str, int]]:
+    out = {}
+    for key in client.scan_iter(match="prop:*", count=1000):
+        k = key.decode()
+        if any(f":{kind}:" in k for kind in ("iv", "mn", "day")):
+            out[k] = {f.decode(): int(v) for f, v in client.hgetall(key).items() if int(v) or f.startswith(b"max_")}
+    return out
+
+
+def apply_all(port: int, batches: list[list[Event]]) -> None:
+    async def go() -> None:
+        r = aioredis.Redis(port=port, db=PROP_DB)
+        w = StoreWriter(r, CENTER, Keys("prop"), 86_400, lambda: NOW)
+        for b in batches:
+            await w.apply(b)
+        await r.aclose()
+
+    asyncio.run(go())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(call_streams(), st.randoms(use_true_random=False), st.integers(1, 30), st.floats(0, 0.5))
+def test_redis_equals_in_memory_fold(redis_proc: Proc, events: list[Event], rnd: random.Random, max_batch: int, dup_share: float) -> None:
+    client = redis_lib.Redis(port=redis_proc.port, db=PROP_DB)
+    client.flushdb()
+    # Duplicate some events (a source or Kafka delivering twice), shuffle, split at random.
+    delivered = events + [e for e in events if rnd.random() < dup_share]
+    rnd.shuffle(delivered)
+    batches, i = [], 0
+    while i < len(delivered):
+        n = rnd.randint(1, max_batch)
+        batches.append(delivered[i : i + n])
+        i += n
+    apply_all(redis_proc.port, batches)
+    assert stored(client) == reference(events)
+
+    reader = KpiReader(client, CENTER, Keys("prop"))
+    meta_events = sum(int(client.hget(Keys("prop").meta(t), "events") or 0) for t in ("sh", "ny", "plain"))
+    assert meta_events == len(events)
+    # Live state is order-independent too: waiting = offered with no exit in that queue.
+    for tenant in ("sh", "ny", "plain"):
+        exits = {(e.call_id, e.queue) for e in events if e.tenant == tenant and e.type in ("call_answered", "call_abandoned", "call_overflowed")}
+        expect_wait: dict[str, int] = defaultdict(int)
+        for e in events:
+            if e.tenant == tenant and e.type == "call_offered" and (e.call_id, e.queue) not in exits:
+                expect_wait[e.queue] += 1  # type: ignore[index]
+        got = reader.waiting(tenant, T0 + 3 * 3_600_000 + 1, ["general", "vip"])
+        assert {q: n for q, (n, _) in got.items() if n} == dict(expect_wait)
+        # Agents: the latest state by event time wins, whatever the order of arrival.
+        latest: dict[str, Event] = {}
+        for e in events:
+            if e.tenant == tenant and e.type == "agent_state":
+                cur = latest.get(e.agent_id)  # type: ignore[arg-type]
+                if cur is None or (e.ts_ms, e.event_id) > (cur.ts_ms, cur.event_id):
+                    latest[e.agent_id] = e  # type: ignore[index]
+        assert {a.agent_id: a.state for a in reader.agents(tenant)} == {k: v.state for k, v in latest.items()}
+    client.close()
+
+
+def test_callback_list_marks_callers_who_got_through(redis_proc: Proc) -> None:
+    """Abandoned by p1 at 09:00, p1 answered at 09:10 -> got through; p2 never -> still lost.
+    Applied in reverse order, so the answer (and the caller's offer) arrive before the abandon."""
+    t = T0
+    evs = [
+        Event("1", "call_offered", t, "plain", call_id="x", queue="general", caller="p1"),
+        Event("2", "call_abandoned", t + 20_000, "plain", call_id="x", queue="general", wait_ms=20_000),
+        Event("3", "call_offered", t + 1000, "plain", call_id="y", queue="general", caller="p2"),
+        Event("4", "call_abandoned", t + 9000, "plain", call_id="y", queue="general", wait_ms=8000),
+        Event("5", "call_offered", t + 600_000, "plain", call_id="z", queue="vip", caller="p1"),
+        Event("6", "call_answered", t + 605_000, "plain", call_id="z", queue="vip", agent_id="a", wait_ms=5000),
+    ]
+    redis_client = redis_lib.Redis(port=redis_proc.port, db=PROP_DB)
+    redis_client.flushdb()
+    apply_all(redis_proc.port, [[e] for e in reversed(evs)])
+    reader = KpiReader(redis_client, CENTER, Keys("prop"))
+    rows = reader.callbacks("plain", business_day(t, CENTER.tenant("plain").tz))
+    assert [(r["call_id"], r["caller"], r["wait_s"], r["got_through"]) for r in rows] == [
+        ("x", "p1", 20.0, True),
+        ("y", "p2", 8.0, False),
+    ]
