@@ -1,8 +1,7 @@
-"""Settings of the source adapters, read once from the environment (prefix ``CALLPULSE_``).
-
-The names are those of the worker's settings (``CALLPULSE_KAFKA_BROKER``, ``CALLPULSE_EVENTS_TOPIC``,
-``CALLPULSE_DEADLETTER_TOPIC``) plus the ingest endpoint's own. Command-line options override them.
-Ingest tokens are secrets: :class:`IngestTokens` never shows them in ``repr`` or logs.
+"""Settings of the source adapters: the worker's :class:`stream.config.Settings` (prefix
+``CALLPULSE_``: ``CALLPULSE_KAFKA_BROKER``, ``CALLPULSE_EVENTS_TOPIC``, ``CALLPULSE_DEADLETTER_TOPIC``)
+plus the ingest endpoint's own. Command-line options override them. Ingest tokens are secrets:
+they stay in a ``SecretStr`` and :class:`IngestTokens` never shows them in ``repr`` or logs.
 """
 
 from __future__ import annotations
@@ -10,13 +9,15 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Annotated, Any
 
+from pydantic import Field, SecretStr, ValidationError
+
+from stream.config import Settings
 from stream.errors import ConfigError
 from stream.events import TENANT_RE
 
-DEFAULT_BROKER = "kafka://127.0.0.1:9092"
-DEFAULT_EVENTS_TOPIC = "callpulse.events"
-DEFAULT_DEADLETTER_TOPIC = "callpulse.deadletter"
 #: Largest request body the ingest endpoint reads, bytes (1 MiB); larger -> 413.
 DEFAULT_INGEST_MAX_BYTES = 1 << 20
 MIN_TOKEN_LEN = 16
@@ -61,35 +62,32 @@ class IngestTokens:
         return sorted(set(self.by_token.values()))
 
 
-@dataclass(frozen=True)
-class SourceSettings:
-    """Everything the adapters read from the environment, validated once at start-up."""
+class SourceSettings(Settings):
+    """The worker's settings plus the ingest endpoint's: one frozen object, read once at start-up.
 
-    broker: str = DEFAULT_BROKER
-    events_topic: str = DEFAULT_EVENTS_TOPIC
-    deadletter_topic: str = DEFAULT_DEADLETTER_TOPIC
-    ingest_tokens: IngestTokens = field(default_factory=IngestTokens)
-    ingest_max_bytes: int = DEFAULT_INGEST_MAX_BYTES
+    ``CALLPULSE_INGEST_TOKENS`` (``tenant=token,…``, a secret) and ``CALLPULSE_INGEST_MAX_BYTES``.
+    """
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> SourceSettings:
-        max_bytes_text = env.get("CALLPULSE_INGEST_MAX_BYTES", str(DEFAULT_INGEST_MAX_BYTES))
-        try:
-            max_bytes = int(max_bytes_text)
-        except ValueError as e:
-            msg = f"CALLPULSE_INGEST_MAX_BYTES must be an integer, got {max_bytes_text!r}"
-            raise ConfigError(msg) from e
-        if max_bytes < 1024:
-            msg = f"CALLPULSE_INGEST_MAX_BYTES must be >= 1024, got {max_bytes}"
-            raise ConfigError(msg)
-        broker = env.get("CALLPULSE_KAFKA_BROKER", DEFAULT_BROKER)
-        if not broker.startswith("kafka://"):
-            msg = f"CALLPULSE_KAFKA_BROKER must look like kafka://host:port, got {broker!r}"
-            raise ConfigError(msg)
-        return cls(
-            broker=broker,
-            events_topic=env.get("CALLPULSE_EVENTS_TOPIC", DEFAULT_EVENTS_TOPIC),
-            deadletter_topic=env.get("CALLPULSE_DEADLETTER_TOPIC", DEFAULT_DEADLETTER_TOPIC),
-            ingest_tokens=IngestTokens.parse(env.get("CALLPULSE_INGEST_TOKENS", "")),
-            ingest_max_bytes=max_bytes,
+    ingest_tokens: SecretStr = SecretStr("")
+    ingest_max_bytes: Annotated[int, Field(ge=1024, le=64 << 20)] = DEFAULT_INGEST_MAX_BYTES
+
+    @cached_property
+    def tokens(self) -> IngestTokens:
+        return IngestTokens.parse(self.ingest_tokens.get_secret_value())
+
+
+def load_source_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> SourceSettings:
+    """Build and check the settings (environment, or ``env`` in tests); errors name the variable."""
+    values = dict(overrides)
+    if env is not None:
+        values = {k[len("CALLPULSE_") :].lower(): v for k, v in env.items() if k.startswith("CALLPULSE_")}
+        values.update(overrides)
+    try:
+        settings = SourceSettings(**values)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"CALLPULSE_{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in e.errors()
         )
+        raise ConfigError(problems) from e
+    _ = settings.tokens  # fail at start, not at the first request
+    return settings
