@@ -207,7 +207,6 @@ class StoreWriter:
         self.keys = keys
         self.horizon_s = horizon_s
         self.clock = clock  # wall clock in epoch ms (injected for tests)
-        self._script = redis.register_script(APPLY_LUA)
 
     def build(self, events: Iterable[Event]) -> BatchBuilder:
         builder = BatchBuilder(self.center, self.keys, self.horizon_s)
@@ -225,22 +224,17 @@ class StoreWriter:
         """Write events, the next offsets per (topic, partition) and rejections, atomically."""
         builder = self.build(events)
         now = self.clock()
-        # Make sure the script is loaded (EVALSHA inside MULTI cannot fall back to EVAL).
-        if builder.payloads:
-            await self._ensure_script()
         async with self.redis.pipeline(transaction=True) as pipe:
             for tenant, payload in builder.payloads.items():
-                pipe.evalsha(self._script.sha, 1, payload.meta_key, payload.encode(now))
+                # EVAL, not EVALSHA: inside MULTI a missing script (Redis restarted) would fail
+                # alone while the rest of the transaction commits. Redis caches it by digest.
+                pipe.eval(APPLY_LUA, 1, payload.meta_key, payload.encode(now))
                 pipe.sadd(self.keys.tenants, tenant)
             for (topic, part), nxt in (offsets or {}).items():
                 pipe.hset(self.keys.offsets(topic), str(part), nxt)
             for topic, part, offset, rej in rejected:
                 self._reject(pipe, topic, part, offset, rej, now)
-            try:
-                results = await pipe.execute()
-            except Exception:
-                self._loaded = False  # e.g. NOSCRIPT after a Redis restart: reload next time
-                raise
+            results = await pipe.execute()
         applied = dups = new_rej = 0
         i = 0
         for _ in builder.payloads:
@@ -268,11 +262,6 @@ class StoreWriter:
             DLQ_SEEN_TTL_S,
             DLQ_RECENT_MAX,
         )
-
-    async def _ensure_script(self) -> None:
-        if not getattr(self, "_loaded", False):
-            await self.redis.script_load(APPLY_LUA)
-            self._loaded = True
 
 
 def dlq_record(topic: str, part: int, offset: int, rej: Rejected, now_ms: int) -> dict[str, Any]:

@@ -66,6 +66,8 @@ class Pipeline:
             CALLPULSE_APP_ID=f"callpulse-{self.token}",
             CALLPULSE_PARTITIONS=str(partitions),
             CALLPULSE_BATCH_WITHIN_S="0.02",
+            CALLPULSE_SESSION_TIMEOUT_S="6",
+            CALLPULSE_HEARTBEAT_INTERVAL_S="1.5",
             **dict(extra_env or {}),
         )
         self.redis = redis_lib.Redis(host="127.0.0.1", port=redis.port, db=PIPELINE_DB)
