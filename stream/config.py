@@ -223,7 +223,16 @@ class Settings(BaseSettings):
     worker_id: str = Field(default_factory=_default_worker_id)
     web_port: int | None = None  # Faust's web server: None = disabled
     dashboard_url: str = "http://127.0.0.1:8501"
-    alerts_rules: Path | None = None
+    alerts_rules: Path | None = None  # YAML alert rules (stream/alerts, docs/alerts.md)
+    alerts_interval_s: Annotated[float, Field(gt=0, le=300)] = 5.0  # evaluation period, seconds
+    alerts_history_ttl_s: Annotated[int, Field(ge=60)] = 30 * 86_400  # history kept after last change
+    alerts_history_max: Annotated[int, Field(ge=10)] = 10_000  # history entries kept per tenant
+    alerts_channel_env_prefix: str = "CALLPULSE_CHANNEL_"  # channel NAME -> URL in PREFIX + NAME
+    alerts_delivery_timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0  # per send attempt
+    alerts_delivery_attempts: Annotated[int, Field(ge=1, le=100)] = 8  # then recorded as given up
+    alerts_retry_base_s: Annotated[float, Field(gt=0)] = 2.0  # backoff: base * 2^(attempt-1) ...
+    alerts_retry_max_s: Annotated[float, Field(gt=0)] = 300.0  # ... capped at this
+    alerts_delivery_concurrency: Annotated[int, Field(ge=1, le=32)] = 4  # sends in flight
     log_level: str = "info"
 
     @field_validator("kafka_broker")
