@@ -56,7 +56,7 @@ def reference_kpis(path: str) -> dict[str, float | int]:
         "hold_ms": int(round(answered["hold"].sum() * 1000)),
         "acw_ms": int(round(answered["acw"].fillna(0).sum() * 1000)),
         "wait_ms_answered": int(round(answered["wait"].sum() * 1000)),
-        "answered_within_15s": int((answered["wait"] <= 15).sum()),
+        "answered_within_15": int((answered["wait"] <= 15).sum()),
         "max_wait_ms": int(round(calls["wait"].max() * 1000)),
         "first_ms": int(calls["entry"].min().timestamp() * 1000),
         "last_ms": int(calls["end"].max().timestamp() * 1000),

@@ -35,8 +35,9 @@ def expected_events() -> list[dict[str, Any]]:
 
 
 def follower(tmp_path: Path, sink: MemorySink, **kw: Any) -> Follower:
-    return Follower(tmp_path / "queue_log", tmp_path / "ckpt.json", QueueLogMapper("acme"), sink,
-                    clock=lambda: 0.0, **kw)  # fmt: skip
+    return Follower(
+        tmp_path / "queue_log", tmp_path / "ckpt.json", QueueLogMapper("acme"), sink, clock=lambda: 0.0, **kw
+    )
 
 
 def append(path: Path, lines: list[bytes]) -> None:

@@ -7,62 +7,24 @@ import contextlib
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
-import httpx
 import jsonschema
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer
-from anyio.from_thread import start_blocking_portal
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from starlette.applications import Starlette
 
 from sources.ingest import create_app
 from sources.settings import IngestTokens
 from stream.embedded import Proc
-from stream.publish import EventPublisher, bootstrap_servers
+from stream.publish import EventPublisher
 from stream.topics import ensure_topics
+from tests.sources.helpers import AppClient, read_topic
 
 ACME = "acme-token-0123456789"
 BETA = "beta-token-9876543210"
 TOKENS = IngestTokens.parse(f"acme={ACME},beta={BETA}")
 LIMIT = 16 * 1024
 T0 = 1795338000_000
-
-
-class AppClient:
-    """A synchronous client running the app (with its lifespan) on a private event loop thread.
-
-    Starlette's TestClient would do, but it warns about plain httpx (warnings are errors here).
-    """
-
-    def __init__(self, app: Starlette) -> None:
-        self.app = app
-
-    def __enter__(self) -> AppClient:
-        self._portal_cm = start_blocking_portal()
-        self.portal = self._portal_cm.__enter__()
-        self._life = self.portal.wrap_async_context_manager(self.app.router.lifespan_context(self.app))
-        self._life.__enter__()
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://ingest")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.portal.call(self.http.aclose)
-        self._life.__exit__(None, None, None)
-        self._portal_cm.__exit__(None, None, None)
-
-    def post(self, url: str, *, content: Any, headers: dict[str, str]) -> httpx.Response:
-        async def go() -> httpx.Response:
-            return await self.http.post(url, content=content, headers=headers)
-
-        return self.portal.call(go)
-
-    def get(self, url: str) -> httpx.Response:
-        async def go() -> httpx.Response:
-            return await self.http.get(url)
-
-        return self.portal.call(go)
 
 
 def ev(i: int, **over: Any) -> dict[str, Any]:
@@ -79,31 +41,6 @@ def ev(i: int, **over: Any) -> dict[str, Any]:
 
 def auth(token: str = ACME) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-
-
-async def read_topic(broker: str, topic: str, want: int, timeout: float = 15.0) -> list[Any]:
-    """Every value on ``topic`` (JSON arrays flattened) once ``want`` events have arrived."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap_servers(broker),
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        group_id=None,
-    )
-    await consumer.start()
-    out: list[Any] = []
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while len(out) < want and loop.time() < deadline:
-            batches = await consumer.getmany(timeout_ms=200)
-            for records in batches.values():
-                for r in records:
-                    doc = orjson.loads(r.value)
-                    out.extend(doc if isinstance(doc, list) else [doc])
-    finally:
-        await consumer.stop()
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +64,10 @@ def test_202_and_events_in_kafka_before_the_answer(client: AppClient, tansu: Pro
     events = [ev(i) for i in range(3)]
     r = client.post("/events", content=orjson.dumps(events), headers=auth())
     assert r.status_code == 202 and r.json() == {"accepted": 3, "rejected": []}
-    got = asyncio.run(read_topic(f"kafka://127.0.0.1:{tansu.port}", topic, 3, timeout=5))
+    want = {f"http-{i}" for i in range(3)}
+    got = asyncio.run(
+        read_topic(f"kafka://127.0.0.1:{tansu.port}", topic, lambda vs: want <= {v["event_id"] for v in vs})
+    )
     ids = {e["event_id"]: e for e in got}
     assert {f"http-{i}" for i in range(3)} <= set(ids)
     assert ids["http-0"]["tenant"] == "acme"  # the token's tenant was filled in
