@@ -1,0 +1,98 @@
+"""Alerts: firing now, history of state changes, notification delivery failures.
+
+Reads what ``stream/alerts`` writes (docs/dashboard.md has the contract); shows nothing when
+alerting has written nothing yet.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import fmt, ui
+from dashboard.i18n import t
+from stream.errors import ConfigError
+
+
+def render() -> None:
+    try:
+        src = ui.source()
+    except ConfigError as e:
+        ui.config_error(e)
+        return
+    st.html(ui.MANAGER_CSS)
+    now = ui.now_ms()
+    tenant, lang = ui.sidebar(src, now)
+    st.title(t("al_title", lang))
+    if tenant is None:
+        st.info(t("no_tenant", lang))
+        return
+    view = src.alerts_view(tenant)
+    tz = src.tenant_cfg(tenant).tz
+    st.subheader(t("al_firing", lang))
+    if view.firing:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        t("al_severity", lang): ("✖ " if a.severity.startswith("crit") else "▲ ")
+                        + a.severity,
+                        t("al_rule", lang): a.rule,
+                        t("al_queue", lang): a.queue or fmt.DASH,
+                        t("al_message", lang): a.message(lang),
+                        t("al_since", lang): fmt.when(a.since_ms, tz, lang) if a.since_ms else fmt.DASH,
+                    }
+                    for a in view.firing
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    else:
+        st.success(t("al_none", lang))
+    st.subheader(t("al_history", lang))
+    if view.history:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        t("al_time", lang): fmt.when(int(h["ts_ms"]), tz, lang)
+                        if isinstance(h.get("ts_ms"), int)
+                        else "",
+                        t("al_state", lang): h.get("state", ""),
+                        t("al_rule", lang): h.get("rule", ""),
+                        t("al_queue", lang): h.get("queue") or fmt.DASH,
+                        t("al_severity", lang): h.get("severity", ""),
+                        t("al_value", lang): h.get("value"),
+                        t("al_threshold", lang): h.get("threshold"),
+                    }
+                    for h in view.history
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    else:
+        st.caption(t("al_no_history", lang))
+    st.subheader(t("al_failures", lang))
+    if view.failures:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        t("al_time", lang): fmt.when(int(f["ts_ms"]), tz, lang)
+                        if isinstance(f.get("ts_ms"), int)
+                        else "",
+                        t("al_channel", lang): f.get("channel", ""),
+                        t("al_rule", lang): f.get("rule", ""),
+                        t("al_attempt", lang): f.get("attempt"),
+                        t("al_error", lang): f.get("error", ""),
+                    }
+                    for f in view.failures
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    else:
+        st.caption(t("al_no_failures", lang))

@@ -1,0 +1,47 @@
+"""Queue comparison: one row per queue over the selected range, sortable; exports."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import ui
+from dashboard.i18n import t
+from dashboard.views.overview import interval_frame, kpi_columns
+from stream.errors import ConfigError
+
+
+def render() -> None:
+    try:
+        src = ui.source()
+    except ConfigError as e:
+        ui.config_error(e)
+        return
+    st.html(ui.MANAGER_CSS)
+    now = ui.now_ms()
+    tenant, lang = ui.sidebar(src, now)
+    st.title(t("cmp_title", lang))
+    if tenant is None:
+        st.info(t("no_tenant", lang))
+        return
+    queues = ui.queue_picker(src, tenant, lang, now, "cmp")
+    start, end, gran = ui.range_inputs(src, tenant, lang, now, "cmp")
+    rep = src.range_report(tenant, queues, start, end, gran)
+    if not rep.per_queue:
+        st.info(t("no_data", lang))
+        return
+    table = pd.DataFrame(
+        [
+            {t("ov_queue", lang): src.label(tenant, r["queue"]), **kpi_columns(r, lang)}
+            for r in rep.queue_totals
+        ]
+        + [{t("ov_queue", lang): t("ov_totals", lang), **kpi_columns(rep.grand_total, lang)}]
+    )
+    st.caption(t("cmp_hint", lang))
+    pct = {c: st.column_config.NumberColumn(c, format="%.1f%%") for c in table.columns if c.endswith(" %")}
+    st.dataframe(table, hide_index=True, width="stretch", column_config=pct)
+    ui.export_buttons(table, f"queues-{tenant}", lang, "cmp_q")
+    st.subheader(t("ov_intervals", lang))
+    df = interval_frame(src, rep, lang)
+    st.dataframe(df, hide_index=True, width="stretch", column_config=pct)
+    ui.export_buttons(df, f"intervals-{tenant}", lang, "cmp_iv")
