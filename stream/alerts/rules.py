@@ -355,7 +355,7 @@ def _semantic_checks(doc: RulesDoc) -> list[tuple[list[str | int], str]]:
                     )
                 )
             if isinstance(threshold, float) and op is None:
-                problems.append(([*where, "op"], "a numeric threshold needs op: one of >, >=, <, <="))
+                problems.append(([*where, "threshold"], "a numeric threshold needs op: one of >, >=, <, <="))
         if rule.min_volume and is_live(rule.metric):
             problems.append(
                 (
@@ -391,6 +391,9 @@ def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
         at = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(e, "problem", None) or str(e)
+        ctx, ctx_mark = getattr(e, "context", None), getattr(e, "context_mark", None)
+        if ctx and ctx_mark is not None and ctx_mark is not mark:
+            problem += f" ({ctx} at line {ctx_mark.line + 1})"
         msg = f"{source}{at}: not valid YAML: {problem}"
         raise RulesError(msg) from e
     raw = raw or {}
