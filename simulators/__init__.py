@@ -15,7 +15,14 @@ Python API (see docs/simulators.md)::
 from __future__ import annotations
 
 from simulators.api import generate, parse_start, run_live, simulation
-from simulators.config import BASE_CONFIG, CenterConfig, Scenario, load_center, load_scenario, shipped_scenarios
+from simulators.config import (
+    BASE_CONFIG,
+    CenterConfig,
+    Scenario,
+    load_center,
+    load_scenario,
+    shipped_scenarios,
+)
 
 __all__ = [
     "BASE_CONFIG",

@@ -63,7 +63,9 @@ def parse_run_duration(value: Duration) -> int | None:
     return round(parse_duration(value, "duration") * 1000)
 
 
-def simulation(center: CenterConfig, seed: int = 0, start: Start = "now", duration: Duration = "1d") -> Simulation:
+def simulation(
+    center: CenterConfig, seed: int = 0, start: Start = "now", duration: Duration = "1d"
+) -> Simulation:
     """A :class:`~simulators.engine.Simulation` (iterate ``.events()``; ``.stats`` counts calls)."""
     return Simulation(center, seed, parse_start(start, center), parse_run_duration(duration))
 
@@ -78,7 +80,9 @@ def generate(
     return simulation(center, seed, start, duration).events()
 
 
-def make_sink(broker: str | None, topic: str = DEFAULT_TOPIC, out: str | Path | None = None, batch: int = 1) -> Sink:
+def make_sink(
+    broker: str | None, topic: str = DEFAULT_TOPIC, out: str | Path | None = None, batch: int = 1
+) -> Sink:
     """Kafka if ``broker`` is given, else a JSON Lines file (``-`` for standard output)."""
     if broker and out:
         msg = "give a broker or an output file, not both"

@@ -1,11 +1,11 @@
 """``python -m simulators``: run a simulated center, replay a recording, check a stream.
 
-    python -m simulators run --speed 1 --broker kafka://127.0.0.1:9092          # live, forever
-    python -m simulators run --speed max --start 2026-11-23 --duration 1d --out day.jsonl
-    python -m simulators run --scenario network_outage --speed 60 --broker kafka://127.0.0.1:9092
-    python -m simulators replay day.jsonl --speed 10 --broker kafka://127.0.0.1:9092
-    python -m simulators check day.jsonl
-    python -m simulators scenarios
+python -m simulators run --speed 1 --broker kafka://127.0.0.1:9092          # live, forever
+python -m simulators run --speed max --start 2026-11-23 --duration 1d --out day.jsonl
+python -m simulators run --scenario network_outage --speed 60 --broker kafka://127.0.0.1:9092
+python -m simulators replay day.jsonl --speed 10 --broker kafka://127.0.0.1:9092
+python -m simulators check day.jsonl
+python -m simulators scenarios
 """
 
 from __future__ import annotations
@@ -101,12 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
         + ", ".join(shipped_scenarios())
         + " or a YAML path. Effects repeat every simulated day at their local times.",
     )
-    run.add_argument("--seed", type=int, default=0, help="random seed (default 0): same seed + start = same events.")
+    run.add_argument(
+        "--seed", type=int, default=0, help="random seed (default 0): same seed + start = same events."
+    )
     run.add_argument(
         "--start",
         default="now",
-        help="simulated start (default now): now, today, tomorrow, YYYY-MM-DD (local midnight in the tenant's zone), "
-        "an RFC 3339 time, or epoch ms.",
+        help="simulated start (default now): now, today, tomorrow, YYYY-MM-DD (local midnight in "
+        "the tenant's zone), an RFC 3339 time, or epoch ms.",
     )
     run.add_argument(
         "--duration",
@@ -211,8 +213,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from simulators.api import make_sink  # local: keeps 'check' free of Kafka imports
     from zoneinfo import ZoneInfo
+
+    from simulators.api import make_sink  # local: keeps 'check' free of Kafka imports
 
     retime = not args.keep_timestamps
     new_ids = None if args.ids == "auto" else args.ids == "new"
@@ -223,7 +226,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     async def go() -> int:
         try:
-            return await replay(args.file, sink, speed=args.speed, retime=retime, new_ids=new_ids, progress=progress)
+            return await replay(
+                args.file, sink, speed=args.speed, retime=retime, new_ids=new_ids, progress=progress
+            )
         finally:
             await sink.close()
 

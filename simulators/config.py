@@ -247,7 +247,9 @@ class CenterConfig:
             msg = f"scale must be > 0, got {factor!r}"
             raise ConfigError(msg)
         queues = tuple(replace(q, calls_per_day=q.calls_per_day * factor) for q in self.queues)
-        agents = tuple(replace(g, count=max(1, round(g.count * factor)) if g.count else 0) for g in self.agents)
+        agents = tuple(
+            replace(g, count=max(1, round(g.count * factor)) if g.count else 0) for g in self.agents
+        )
         return replace(self, queues=queues, agents=agents)
 
     def renamed(self, tenant: str) -> CenterConfig:
@@ -323,6 +325,10 @@ def _queue(name: str, raw: Mapping[str, Any], defaults: Mapping[str, Any]) -> Qu
     _check_keys(overflow, {"after", "to"}, f"{where}.overflow")
     transfer = v.get("transfer") or {}
     _check_keys(transfer, {"prob", "to"}, f"{where}.transfer")
+    for key in ("talk", "hold", "acw", "redial_delay"):
+        if v[key] in (None, "never", False):
+            msg = f"{where}.{key}: must be a finite duration distribution (only patience may be 'never')"
+            raise ConfigError(msg)
     return QueueConfig(
         name=name,
         calls_per_day=float(cpd),
@@ -402,6 +408,10 @@ def _group(raw: Mapping[str, Any], i: int, named_breaks: Mapping[str, Any]) -> A
         breaks_raw = named_breaks[breaks_raw]
     aux = raw.get("aux") or {}
     _check_keys(aux, {"per_hour", "reasons", "length"}, f"{where}.aux")
+    per_hour = aux.get("per_hour", 0.0)
+    if isinstance(per_hour, bool) or not isinstance(per_hour, int | float) or not 0 <= per_hour < math.inf:
+        msg = f"{where}.aux.per_hour: expected a rate >= 0 (aux periods per logged-in hour), got {per_hour!r}"
+        raise ConfigError(msg)
     count = raw.get("count", 1)
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         msg = f"{where}.count: expected an integer >= 0, got {count!r}"
@@ -415,7 +425,7 @@ def _group(raw: Mapping[str, Any], i: int, named_breaks: Mapping[str, Any]) -> A
         days=tuple(sorted(DAY_NAMES.index(d) for d in days_raw)),
         login_jitter_s=parse_duration(raw.get("login_jitter", 0), f"{where}.login_jitter"),
         breaks=_breaks(breaks_raw, f"{where}.breaks"),
-        aux_per_hour=float(aux.get("per_hour", 0.0)),
+        aux_per_hour=float(per_hour),
         aux_reasons=_weights(aux.get("reasons", {"personal": 1}), f"{where}.aux.reasons"),
         aux_length=Dist.parse(
             aux.get("length", {"dist": "lognormal", "mean": 180, "cv": 0.7}),

@@ -52,7 +52,7 @@ class Call:
 
 class Agent:
     __slots__ = ("id", "spec", "state", "token", "aux_token", "chain", "session", "pending", "call",
-                 "queue", "talk_ms", "hold_ms", "factor", "tiers", "idle", "queue_names", "aux_at")  # fmt: skip
+                 "queue", "talk_ms", "hold_ms", "factor", "tiers", "idle", "queue_names")  # fmt: skip
 
     def __init__(self, spec: AgentSpec) -> None:
         self.id, self.spec = spec.agent_id, spec
@@ -69,7 +69,6 @@ class Agent:
         self.tiers: list[list[Queue]] = []
         self.idle: list[deque[tuple[Agent, int]]] = []
         self.queue_names = list(spec.queues)
-        self.aux_at = 0
 
 
 class Queue:
@@ -83,7 +82,11 @@ class Queue:
         self.idle: list[tuple[int, deque[tuple[Agent, int]]]] = []  # (skill priority, agents), best first
         self.talk, self.hold, self.acw = sampler(cfg.talk, rng), sampler(cfg.hold, rng), sampler(cfg.acw, rng)
         self.patience, self.redial = sampler(cfg.patience, rng), sampler(cfg.redial_delay, rng)
-        self.hold_prob, self.redial_prob, self.transfer_prob = cfg.hold_prob, cfg.redial_prob, cfg.transfer_prob
+        self.hold_prob, self.redial_prob, self.transfer_prob = (
+            cfg.hold_prob,
+            cfg.redial_prob,
+            cfg.transfer_prob,
+        )
         self.overflow_ms = None if cfg.overflow_after_s is None else round(cfg.overflow_after_s * 1000)
         self.overflow_to: Queue | None = None
         self.transfer_to: list[Queue] = []
@@ -119,11 +122,11 @@ class Simulation:
         self.tenant = center.tenant
         self.tag = run_tag(seed, start_ms, center.tenant)
         base = f"{seed}|{center.tenant}"
-        self.rng_service = random.Random(f"{base}|service")
-        self.rng_route = random.Random(f"{base}|route")
-        self.rng_caller = random.Random(f"{base}|caller")
-        self.rng_roster = random.Random(f"{base}|roster")
-        self.rng_aux = random.Random(f"{base}|aux")
+        self.rng_service = random.Random(f"{base}|service")  # noqa: S311 - simulation, not crypto
+        self.rng_route = random.Random(f"{base}|route")  # noqa: S311 - simulation, not crypto
+        self.rng_caller = random.Random(f"{base}|caller")  # noqa: S311 - simulation, not crypto
+        self.rng_roster = random.Random(f"{base}|roster")  # noqa: S311 - simulation, not crypto
+        self.rng_aux = random.Random(f"{base}|aux")  # noqa: S311 - simulation, not crypto
         self.queues = {q.name: Queue(q, self.rng_service) for q in center.queues}
         for q in self.queues.values():
             q.overflow_to = self.queues[q.cfg.overflow_to] if q.cfg.overflow_to else None
@@ -147,14 +150,14 @@ class Simulation:
         for qname, prio in a.spec.group.skills:
             q = self.queues[qname]
             by_prio.setdefault(prio, []).append(q)
-            for p, dq in q.idle:
-                if p == prio:
-                    break
+            found = [dq for p, dq in q.idle if p == prio]
+            if found:
+                idle = found[0]
             else:
-                dq = deque()
-                q.idle.append((prio, dq))
+                idle = deque()
+                q.idle.append((prio, idle))
                 q.idle.sort(key=lambda x: x[0])
-            a.idle.append(dq)
+            a.idle.append(idle)
         a.tiers = [by_prio[p] for p in sorted(by_prio)]
 
     # --- scheduling -------------------------------------------------------------------------
@@ -165,7 +168,7 @@ class Simulation:
     def _arrivals(self, q: Queue) -> Iterator[int]:
         """Arrival instants (ms) of a non-homogeneous Poisson process: exponential gaps, restarted
         at each piece's edge (exact for a piecewise-constant rate, by memorylessness)."""
-        rng = random.Random(f"{self.seed}|{self.tenant}|arrivals|{q.name}")
+        rng = random.Random(f"{self.seed}|{self.tenant}|arrivals|{q.name}")  # noqa: S311 - simulation, not crypto
         expo = rng.expovariate
         windows = [(e.start_min, e.end_min, e.factor) for e in self.volume if e.applies(q.name)]
         profile = q.cfg.profile or self.center.profile
@@ -188,7 +191,9 @@ class Simulation:
     def _plan(self, day) -> None:  # noqa: ANN001 - a date
         """Schedule every agent's sessions and breaks for shifts starting on local ``day``."""
         for a in self.agents:
-            plan = plan_day(a.spec, day, self.tz, self.staffing, self.rng_roster, f"{self.seed}|{self.tenant}")
+            plan = plan_day(
+                a.spec, day, self.tz, self.staffing, self.rng_roster, f"{self.seed}|{self.tenant}"
+            )
             if plan is None:
                 continue
             for login, logout in plan.sessions:
@@ -358,7 +363,6 @@ class Simulation:
     def _aux(self, t: int, agent: Agent, reason: str, length: int) -> None:
         agent.token += 1
         agent.aux_token += 1
-        agent.aux_at = t
         self._agent_state(t, agent, AUX, reason)
         self._at(t + length, AUX_END, agent, agent.aux_token)
 
@@ -394,7 +398,9 @@ class Simulation:
     def _next_random_aux(self, t: int, agent: Agent) -> None:
         rate = agent.spec.group.aux_per_hour
         if rate > 0:
-            self._at(t + round(self.rng_aux.expovariate(rate) * 3_600_000), AUX_RANDOM, agent, agent.chain)
+            at = t + self.rng_aux.expovariate(rate) * 3_600_000
+            if at < self.until:
+                self._at(round(at), AUX_RANDOM, agent, agent.chain)
 
     def _random_aux(self, t: int, agent: Agent, chain: int) -> None:
         if chain != agent.chain or agent.session == -1:
@@ -463,7 +469,9 @@ class Simulation:
         q = call.queue
         self._leave_queue(t, call, "call_abandoned")
         if q.redial_prob and self.rng_route.random() < q.redial_prob:
-            self._at(t + max(1, round(call.entry.redial() * 1000)), REDIAL, call.entry, call.caller)
+            at = t + max(1.0, call.entry.redial() * 1000)
+            if at < self.until:
+                self._at(round(at), REDIAL, call.entry, call.caller)
 
     def _overflow(self, t: int, call: Call, tok: int) -> None:
         if call.token != tok:

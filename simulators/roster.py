@@ -76,7 +76,7 @@ def plan_day(
     jitter = rng.uniform(-0.5, 1.0) * g.login_jitter_s  # most agents log in a little late
     out_jitter = rng.uniform(0.0, 0.5) * g.login_jitter_s
     absent_draws = [
-        random.Random(f"{seed_key}|absent|{agent.agent_id}|{day.isoformat()}|{i}").random()
+        random.Random(f"{seed_key}|absent|{agent.agent_id}|{day.isoformat()}|{i}").random()  # noqa: S311
         for i in range(len(staffing))
     ]
     if day.weekday() not in g.days:

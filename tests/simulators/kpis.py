@@ -41,13 +41,19 @@ def interval_kpis(
     return {k: dict(v) for k, v in rows.items()}
 
 
-def summarise(rows: Mapping[tuple[str, int], Mapping[str, float]], queue: str | None = None,
-              start_ms: int | None = None, end_ms: int | None = None) -> dict[str, float | None]:
+def summarise(
+    rows: Mapping[tuple[str, int], Mapping[str, float]],
+    queue: str | None = None,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+) -> dict[str, float | None]:
     """Sum rows (optionally one queue and a time range) and compute SL, abandon rate, ASA, AHT."""
     tot: dict[str, float] = defaultdict(float)
     for (q, t0), r in rows.items():
-        if (queue is None or q == queue) and (start_ms is None or t0 >= start_ms) and (
-            end_ms is None or t0 < end_ms
+        if (
+            (queue is None or q == queue)
+            and (start_ms is None or t0 >= start_ms)
+            and (end_ms is None or t0 < end_ms)
         ):
             for k, v in r.items():
                 tot[k] += v

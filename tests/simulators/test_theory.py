@@ -129,8 +129,10 @@ def test_erlang_c(c: int, lam: float, mu: float, seed: int) -> None:
     sl = erlang_c_service_level(c, lam, mu, SL_S)
     assert got["calls"] >= 20_000
     assert got["abandon"] == 0
-    print(f"Erlang C c={c} a={lam / mu:.2f}: P(wait) {got['p_wait']:.4f} vs {p_wait:.4f}, "
-          f"SL20 {got['sl']:.4f} vs {sl:.4f} over {got['calls']:,} calls")
+    print(
+        f"Erlang C c={c} a={lam / mu:.2f}: P(wait) {got['p_wait']:.4f} vs {p_wait:.4f}, "
+        f"SL20 {got['sl']:.4f} vs {sl:.4f} over {got['calls']:,} calls"
+    )
     assert abs(got["p_wait"] - p_wait) <= TOLERANCE, (got, p_wait)
     assert abs(got["sl"] - sl) <= TOLERANCE, (got, sl)
 
@@ -148,8 +150,10 @@ def test_erlang_a_abandonment(c: int, lam: float, mu: float, theta: float, seed:
     got = measure(center, seed, hours)
     p_abandon, p_wait = erlang_a(c, lam, mu, theta)
     assert got["calls"] >= 20_000
-    print(f"Erlang A c={c} a={lam / mu:.2f} θ={theta:.4f}: abandon {got['abandon']:.4f} vs {p_abandon:.4f}, "
-          f"P(wait) {got['p_wait']:.4f} vs {p_wait:.4f} over {got['calls']:,} calls")
+    print(
+        f"Erlang A c={c} a={lam / mu:.2f} θ={theta:.4f}: abandon {got['abandon']:.4f} vs {p_abandon:.4f}, "
+        f"P(wait) {got['p_wait']:.4f} vs {p_wait:.4f} over {got['calls']:,} calls"
+    )
     assert abs(got["abandon"] - p_abandon) <= TOLERANCE, (got, p_abandon)
     assert abs(got["p_wait"] - p_wait) <= TOLERANCE, (got, p_wait)
 
