@@ -77,3 +77,45 @@ def test_queue_log_import_to_kafka(tansu: Proc, capsys: pytest.CaptureFixture[st
 def test_openapi_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ingest", "openapi"]) == 0
     assert orjson.loads(capsys.readouterr().out)["paths"]["/events"]["post"]["operationId"] == "postEvents"
+
+
+def test_ingest_serve_under_uvicorn(tansu: Proc) -> None:
+    """The real service: ``python -m sources ingest serve`` in its own process, on a free port."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from stream.embedded import child_env, free_port, wait_port
+
+    port = free_port()
+    token = "cli-token-abcdefghijklmnop"
+    env = child_env(
+        CALLPULSE_KAFKA_BROKER=f"kafka://127.0.0.1:{tansu.port}",
+        CALLPULSE_EVENTS_TOPIC=f"cli-serve-{uuid.uuid4().hex[:8]}",
+        CALLPULSE_INGEST_TOKENS=f"acme={token}",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sources", "ingest", "serve", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_port(port, timeout=60, proc=proc)
+        deadline = time.monotonic() + 60
+        while httpx.get(f"http://127.0.0.1:{port}/healthz").status_code != 200:
+            assert time.monotonic() < deadline, "ingest never became ready"
+            time.sleep(0.1)
+        ev = {"event_id": "cli-1", "type": "call_offered", "ts": 1795338000000, "call_id": "c", "queue": "q"}
+        r = httpx.post(
+            f"http://127.0.0.1:{port}/events", json=ev, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert (r.status_code, r.json()) == (202, {"accepted": 1, "rejected": []})
+        assert httpx.post(f"http://127.0.0.1:{port}/events", json=ev).status_code == 401
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+    assert token.encode() not in out  # the secret never reaches the log
