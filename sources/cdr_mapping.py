@@ -179,9 +179,9 @@ def parse_mapping(doc: Any, *, tenant: str | None = None) -> CdrMapping:  # noqa
     if not isinstance(durations_raw, dict) or set(durations_raw) - set(DURATIONS):
         _fail("durations", f"keys must be among {DURATIONS}", durations_raw)
     durations = {name: _duration_spec(name, spec) for name, spec in durations_raw.items()}
-    for spec in durations.values():
-        if spec.between and not set(spec.between) <= set(times):
-            _fail(f"durations.{spec.name}.from", "names an unknown time point", list(spec.between))
+    for dspec in durations.values():
+        if dspec.between and not set(dspec.between) <= set(times):
+            _fail(f"durations.{dspec.name}.from", "names an unknown time point", list(dspec.between))
     outcomes_raw = doc.get("outcomes") or {}
     if not isinstance(outcomes_raw, dict) or set(outcomes_raw) - set(OUTCOMES):
         _fail("outcomes", f"keys must be among {OUTCOMES}", outcomes_raw)
