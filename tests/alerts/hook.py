@@ -61,10 +61,11 @@ class Hook:
         with self._lock:
             got = list(self.received)
         return [
-            m for m in got
+            m
+            for m in got
             if (path is None or m["_path"] == f"/{path}")
             and (contains is None or contains in m.get("title", "") + m.get("message", ""))
-        ]  # fmt: skip
+        ]
 
     def close(self) -> None:
         self.server.shutdown()

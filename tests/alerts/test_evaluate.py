@@ -9,20 +9,30 @@ from stream.alerts.rules import parse_rules
 from stream.config import CenterConfig
 from stream.query import AgentRow, QueueView, TenantSnapshot
 
-CFG = CenterConfig.parse_yaml("defaults: {groups: {front: [a, b]}, queues: {b: {max_waiting: 4}}}").tenant("t")
+CFG = CenterConfig.parse_yaml("defaults: {groups: {front: [a, b]}, queues: {b: {max_waiting: 4}}}").tenant(
+    "t"
+)
 
 
 def row(**kpis: Any) -> dict[str, Any]:
     return {"closed": 0, "offered": 0, **kpis}
 
 
-def view(q: str, *, r15: dict[str, Any] | None = None, waiting: int = 0, oldest: float | None = None,
-         agents: dict[str, int] | None = None) -> QueueView:  # fmt: skip
+def view(
+    q: str,
+    *,
+    r15: dict[str, Any] | None = None,
+    waiting: int = 0,
+    oldest: float | None = None,
+    agents: dict[str, int] | None = None,
+) -> QueueView:
     r = r15 or row()
     return QueueView(q, 0, row(), row(), {5: row(), 15: r, 60: row()}, [], waiting, oldest, agents or {})
 
 
-def snap(*views: QueueView, agents: list[AgentRow] | None = None, workers: dict[str, int] | None = None) -> TenantSnapshot:
+def snap(
+    *views: QueueView, agents: list[AgentRow] | None = None, workers: dict[str, int] | None = None
+) -> TenantSnapshot:
     total = view("", agents={"available": 0})
     return TenantSnapshot("t", 100_000, {v.queue: v for v in views}, total, agents or [], {}, workers or {})
 
@@ -37,7 +47,13 @@ SL = rule("name: sl\nmetric: service_level_15\nwindow: rolling_15\nthreshold: 80
 
 @pytest.mark.parametrize(
     ("op", "value", "threshold", "expected"),
-    [(">", 5, 5, False), (">=", 5, 5, True), ("<", 0.8, 0.8, False), ("<=", 0.8, 0.8, True), ("<", 0.79, 0.8, True)],
+    [
+        (">", 5, 5, False),
+        (">=", 5, 5, True),
+        ("<", 0.8, 0.8, False),
+        ("<=", 0.8, 0.8, True),
+        ("<", 0.79, 0.8, True),
+    ],
 )
 def test_compare_on_the_boundary(op: str, value: float, threshold: float, expected: bool) -> None:
     assert compare(value, op, threshold) is expected
@@ -59,7 +75,10 @@ def test_read_windowed_kpi(kpis: dict[str, Any], breach: bool, reason: str) -> N
 
 
 def test_no_agents_while_calls_wait() -> None:
-    r = rule("name: na\nmetric: agents_available\nop: '<='\nthreshold: 0\nalso: [{metric: waiting, op: '>', threshold: 0}]")
+    r = rule(
+        "name: na\nmetric: agents_available\nop: '<='\nthreshold: 0\n"
+        "also: [{metric: waiting, op: '>', threshold: 0}]"
+    )
     agents = [AgentRow("x", "on_call", None, 0, ("a",))]
     busy = view("a", waiting=3, agents={"available": 0, "on_call": 1})
     idle = view("a", waiting=0, agents={"available": 0, "on_call": 1})
@@ -79,9 +98,16 @@ def test_waiting_uses_the_queue_limit_of_the_board() -> None:
 
 def test_targets_groups_totals_and_tenant_wide() -> None:
     s = snap(view("a"), view("b"), view("c"))
-    assert [q for q, _ in targets(rule("name: g\nqueues: [front, '@total']\nmetric: waiting\nthreshold: crit"), CFG, s)] == [
-        "a", "b", "@total",
-    ]  # fmt: skip
+    assert [
+        q
+        for q, _ in targets(
+            rule("name: g\nqueues: [front, '@total']\nmetric: waiting\nthreshold: crit"), CFG, s
+        )
+    ] == [
+        "a",
+        "b",
+        "@total",
+    ]
     hb = rule("name: hb\nmetric: heartbeat_age_s\nop: '>'\nthreshold: 60")
     assert [q for q, _ in targets(hb, CFG, s)] == ["*"]
     stale = snap(workers={"w": 100_000 - 61_000})
@@ -93,7 +119,9 @@ GOOD = Reading(0.9, 0.8, "<", 10, False, "ok")
 QUIET = Reading(0.0, 0.8, "<", 2, False, "low_volume")
 
 
-def run(readings: list[tuple[int, Reading]], for_s: float = 2, cooldown_s: float = 4) -> list[tuple[int, str]]:
+def run(
+    readings: list[tuple[int, Reading]], for_s: float = 2, cooldown_s: float = 4
+) -> list[tuple[int, str]]:
     """Feed readings at times (ms); returns (time, event) for history entries and messages."""
     st: AlertState | None = None
     out: list[tuple[int, str]] = []
@@ -113,10 +141,13 @@ def test_fires_once_after_for_repeats_after_cooldown_resolves_once() -> None:
     ticks = [(t, BAD) for t in range(0, 11_000, 500)] + [(t, GOOD) for t in range(11_000, 13_000, 500)]
     assert run(ticks) == [
         (0, "pending"),
-        (2000, "firing"), (2000, "notify:firing"),  # `for` 2 s met: one message, none before
-        (6000, "notify:repeat"), (10_000, "notify:repeat"),  # one repeat per cooldown while firing
-        (11_000, "resolved"), (11_000, "notify:resolved"),  # one recovery
-    ]  # fmt: skip
+        (2000, "firing"),
+        (2000, "notify:firing"),  # `for` 2 s met: one message, none before
+        (6000, "notify:repeat"),
+        (10_000, "notify:repeat"),  # one repeat per cooldown while firing
+        (11_000, "resolved"),
+        (11_000, "notify:resolved"),  # one recovery
+    ]
 
 
 def test_pending_cancelled_sends_nothing() -> None:

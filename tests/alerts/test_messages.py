@@ -7,10 +7,20 @@ from stream.alerts.messages import AlertFacts, check_template, dashboard_link, f
 
 SH = ZoneInfo("Asia/Shanghai")
 FACTS = AlertFacts(
-    kind="firing", rule="sl_low", severity="critical", tenant="acme", queue="sales", metric="service_level_15",
-    window="rolling_15", value=0.72, threshold=0.8, op="<", since_ms=1_795_310_100_000, now_ms=1_795_310_400_000,
+    kind="firing",
+    rule="sl_low",
+    severity="critical",
+    tenant="acme",
+    queue="sales",
+    metric="service_level_15",
+    window="rolling_15",
+    value=0.72,
+    threshold=0.8,
+    op="<",
+    since_ms=1_795_310_100_000,
+    now_ms=1_795_310_400_000,
     link=dashboard_link("http://board:8501/", "acme", "sales"),
-)  # fmt: skip
+)
 
 
 def test_english() -> None:
@@ -28,7 +38,9 @@ def test_chinese_uses_the_glossary() -> None:
     title, body = render(FACTS, "zh", SH)
     assert title == "【告警】sl_low · acme / sales"
     assert "15秒接通率（近15分钟）当前 72.0%，阈值 < 80.0%（严重）" in body
-    assert "位置：租户 acme，队列 sales" in body and "开始时间：2026-11-22 09:15:00 +0800，持续 5分0秒" in body
+    assert (
+        "位置：租户 acme，队列 sales" in body and "开始时间：2026-11-22 09:15:00 +0800，持续 5分0秒" in body
+    )
     assert "监控大屏：http://board:8501/?page=alerts&tenant=acme&queue=sales" in body
     _, rec = render(FACTS.__class__(**{**FACTS.__dict__, "kind": "resolved", "value": 0.85}), "zh", SH)
     assert rec.startswith("15秒接通率（近15分钟）已恢复：当前 85.0%")
@@ -37,7 +49,11 @@ def test_chinese_uses_the_glossary() -> None:
 def test_template_replaces_the_headline_only() -> None:
     _, body = render(FACTS, "en", SH, template="{queue}: SL {value} (limit {threshold})")
     lines = body.splitlines()
-    assert lines[0] == "sales: SL 72.0% (limit 80.0%)" and lines[1].startswith("Where:") and "Wall board" in lines[3]
+    assert (
+        lines[0] == "sales: SL 72.0% (limit 80.0%)"
+        and lines[1].startswith("Where:")
+        and "Wall board" in lines[3]
+    )
     assert check_template("{queue} {nope}") is not None and check_template("{queue} {{literal}}") is None
 
 

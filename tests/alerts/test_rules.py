@@ -5,7 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from stream.alerts.rules import RulesError, RulesFile, load_rules, parse_duration, parse_rules, parse_threshold
+from stream.alerts.rules import (
+    RulesError,
+    RulesFile,
+    load_rules,
+    parse_duration,
+    parse_rules,
+    parse_threshold,
+)
 from stream.config import CenterConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,9 +38,13 @@ def test_shipped_defaults_are_valid() -> None:
     rules = load_rules(ROOT / "config" / "alerts.yaml")
     names = {r.name for r in rules.rules}
     assert names == {
-        "service_level_low", "abandon_rate_high", "oldest_wait_long", "queue_too_long",
-        "no_agent_available", "stream_heartbeat_lost",
-    }  # fmt: skip
+        "service_level_low",
+        "abandon_rate_high",
+        "oldest_wait_long",
+        "queue_too_long",
+        "no_agent_available",
+        "stream_heartbeat_lost",
+    }
     sl = rules.by_name("service_level_low")
     assert sl is not None and sl.for_s == 300 and sl.min_volume == 20 and rules.channels_of(sl) == ("oncall",)
 
@@ -52,7 +63,9 @@ def test_bad_durations(bad: object) -> None:
         parse_duration(bad)
 
 
-@pytest.mark.parametrize(("text", "value"), [("80%", 0.8), (0.8, 0.8), ("60", 60.0), ("warn", "warn"), ("crit", "crit")])
+@pytest.mark.parametrize(
+    ("text", "value"), [("80%", 0.8), (0.8, 0.8), ("60", 60.0), ("warn", "warn"), ("crit", "crit")]
+)
 def test_thresholds(text: object, value: object) -> None:
     assert parse_threshold(text) == value
 
@@ -60,7 +73,13 @@ def test_thresholds(text: object, value: object) -> None:
 def test_parse_good_and_defaults() -> None:
     rules = parse_rules(GOOD)
     r = rules.rules[0]
-    assert (r.effective_window, r.for_s, r.cooldown_s, r.threshold, r.op) == ("rolling_15", 2.0, 4.0, "warn", None)
+    assert (r.effective_window, r.for_s, r.cooldown_s, r.threshold, r.op) == (
+        "rolling_15",
+        2.0,
+        4.0,
+        "warn",
+        None,
+    )
     assert rules.channels_of(r) == ("team",) and rules.channels["team"].lang == "zh"
 
 
@@ -92,7 +111,9 @@ def test_invalid_names_line_and_problem(replace: str, line: int, problem: str) -
 
 
 def test_invalid_cross_checks() -> None:
-    text = GOOD + """\
+    text = (
+        GOOD
+        + """\
   - name: sl
     metric: waiting
     window: today
@@ -100,6 +121,7 @@ def test_invalid_cross_checks() -> None:
     channels: [nobody]
     message: {en: "queue {queue} is {valeu}"}
 """
+    )
     with pytest.raises(RulesError) as e:
         parse_rules(text, source="r.yaml")
     msg = str(e.value)
@@ -123,9 +145,15 @@ def test_selectors_names_globs_and_groups() -> None:
     rules = parse_rules(GOOD.replace("[sales*, vip]", "[sales*, vip, front]"))
     r = rules.rules[0]
     cfg = CenterConfig.parse_yaml("defaults: {groups: {front: [billing, support]}}").tenant("any")
-    assert [q for q in ("sales", "sales_north", "vip", "billing", "support", "other") if r.matches_queue(cfg, q)] == [
-        "sales", "sales_north", "vip", "billing", "support",
-    ]  # fmt: skip
+    assert [
+        q for q in ("sales", "sales_north", "vip", "billing", "support", "other") if r.matches_queue(cfg, q)
+    ] == [
+        "sales",
+        "sales_north",
+        "vip",
+        "billing",
+        "support",
+    ]
 
 
 def test_board_thresholds_are_the_alert_thresholds() -> None:
@@ -134,7 +162,9 @@ def test_board_thresholds_are_the_alert_thresholds() -> None:
         "  queues: {vip: {max_waiting: 4}}\n"
     ).tenant("t")
     rules = parse_rules(
-        GOOD + "  - {name: w, metric: waiting, threshold: crit}\n  - {name: ab, metric: abandon_rate, threshold: crit}\n"
+        GOOD
+        + "  - {name: w, metric: waiting, threshold: crit}\n"
+        + "  - {name: ab, metric: abandon_rate, threshold: crit}\n"
     )
     sl, w, ab = rules.rules
     assert sl.resolve_threshold(cfg, "sales") == (0.9, "<=")  # tenant override, direction below
