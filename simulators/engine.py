@@ -121,7 +121,7 @@ class Simulation:
         self.tz = center.tz
         self.tenant = center.tenant
         self.tag = run_tag(seed, start_ms, center.tenant)
-        base = f"{seed}|{center.tenant}"
+        base = f"{seed}"  # not the tenant: renaming a center must not change its traffic
         self.rng_service = random.Random(f"{base}|service")  # noqa: S311 - simulation, not crypto
         self.rng_route = random.Random(f"{base}|route")  # noqa: S311 - simulation, not crypto
         self.rng_caller = random.Random(f"{base}|caller")  # noqa: S311 - simulation, not crypto
@@ -168,7 +168,7 @@ class Simulation:
     def _arrivals(self, q: Queue) -> Iterator[int]:
         """Arrival instants (ms) of a non-homogeneous Poisson process: exponential gaps, restarted
         at each piece's edge (exact for a piecewise-constant rate, by memorylessness)."""
-        rng = random.Random(f"{self.seed}|{self.tenant}|arrivals|{q.name}")  # noqa: S311 - simulation, not crypto
+        rng = random.Random(f"{self.seed}|arrivals|{q.name}")  # noqa: S311 - simulation, not crypto
         expo = rng.expovariate
         windows = [(e.start_min, e.end_min, e.factor) for e in self.volume if e.applies(q.name)]
         profile = q.cfg.profile or self.center.profile
@@ -191,9 +191,7 @@ class Simulation:
     def _plan(self, day) -> None:  # noqa: ANN001 - a date
         """Schedule every agent's sessions and breaks for shifts starting on local ``day``."""
         for a in self.agents:
-            plan = plan_day(
-                a.spec, day, self.tz, self.staffing, self.rng_roster, f"{self.seed}|{self.tenant}"
-            )
+            plan = plan_day(a.spec, day, self.tz, self.staffing, self.rng_roster, str(self.seed))
             if plan is None:
                 continue
             for login, logout in plan.sessions:
