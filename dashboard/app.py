@@ -18,8 +18,9 @@ if _ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+VIEWS = Path(__file__).resolve().parent / "views"
+
 from dashboard.i18n import t  # noqa: E402
-from dashboard.views import agents, alerts, callbacks, compare, definitions, ops, overview, wallboard  # noqa: E402
 
 
 def run() -> None:
@@ -33,18 +34,26 @@ def run() -> None:
     )
     if wall:
         nav = st.navigation(
-            [st.Page(wallboard.render, title=t("nav_wall", lang), default=True)], position="hidden"
+            [st.Page(str(VIEWS / "wallboard.py"), title=t("nav_wall", lang), url_path="wall", default=True)],
+            position="hidden",
         )
     else:
         nav = st.navigation(
             [
-                st.Page(overview.render, title=t("nav_overview", lang), url_path="overview", default=True),
-                st.Page(compare.render, title=t("nav_compare", lang), url_path="compare"),
-                st.Page(agents.render, title=t("nav_agents", lang), url_path="agents"),
-                st.Page(callbacks.render, title=t("nav_callbacks", lang), url_path="callbacks"),
-                st.Page(alerts.render, title=t("nav_alerts", lang), url_path="alerts"),
-                st.Page(ops.render, title=t("nav_ops", lang), url_path="ops"),
-                st.Page(definitions.render, title=t("nav_definitions", lang), url_path="definitions"),
+                st.Page(
+                    str(VIEWS / "overview.py"),
+                    title=t("nav_overview", lang),
+                    url_path="overview",
+                    default=True,
+                ),
+                st.Page(str(VIEWS / "compare.py"), title=t("nav_compare", lang), url_path="compare"),
+                st.Page(str(VIEWS / "agents.py"), title=t("nav_agents", lang), url_path="agents"),
+                st.Page(str(VIEWS / "callbacks.py"), title=t("nav_callbacks", lang), url_path="callbacks"),
+                st.Page(str(VIEWS / "alerts.py"), title=t("nav_alerts", lang), url_path="alerts"),
+                st.Page(str(VIEWS / "ops.py"), title=t("nav_ops", lang), url_path="ops"),
+                st.Page(
+                    str(VIEWS / "definitions.py"), title=t("nav_definitions", lang), url_path="definitions"
+                ),
             ]
         )
     nav.run()

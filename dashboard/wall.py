@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from html import escape
 from importlib import resources
+from urllib.parse import quote
 
 from dashboard import fmt
 from dashboard.data import Alert, WallData
@@ -47,13 +48,23 @@ def _value(label: str, text: str, level: str, cls: str = "") -> str:
     )
 
 
+SPARK_COLOURS = {
+    "sl": ("rgba(120,170,255,.8)", "rgba(120,170,255,.18)"),
+    "vol": ("rgba(200,200,220,.6)", "rgba(200,200,220,.13)"),
+}
+
+
 def _spark(values: list[float | None], *, lo: float = 0.0, hi: float | None = None, cls: str = "") -> str:
-    """An inline SVG area line of the last 60 minutes (gaps where there is no data)."""
+    """A sparkline of the last 60 minutes (gaps where there is no data) as an ``<img>`` of SVG.
+
+    An image with a data URI, because ``st.html`` sanitises inline ``<svg>`` away.
+    """
     n = len(values)
     if n < 2:
         return ""
     top = hi if hi is not None else max([v for v in values if v is not None] or [1.0]) or 1.0
-    pts, segs = [], []
+    pts: list[str] = []
+    segs: list[list[str]] = []
     for i, v in enumerate(values):
         if v is None:
             if pts:
@@ -64,16 +75,26 @@ def _spark(values: list[float | None], *, lo: float = 0.0, hi: float | None = No
         pts.append(f"{i * 100 / (n - 1):.1f},{y:.1f}")
     if pts:
         segs.append(pts)
+    stroke, fill = SPARK_COLOURS.get(cls, SPARK_COLOURS["vol"])
     paths = []
     for seg in segs:
         if len(seg) == 1:
             x, y = seg[0].split(",")
-            paths.append(f'<circle cx="{x}" cy="{y}" r="1.2"/>')
+            paths.append(f"<circle cx='{x}' cy='{y}' r='1.2' fill='{fill}'/>")
             continue
         line = " ".join(seg)
         x0, x1 = seg[0].split(",")[0], seg[-1].split(",")[0]
-        paths.append(f'<polygon class="a" points="{x0},40 {line} {x1},40"/><polyline points="{line}"/>')
-    return f'<svg class="spark {cls}" viewBox="0 0 100 40" preserveAspectRatio="none">{"".join(paths)}</svg>'
+        paths.append(
+            f"<polygon points='{x0},40 {line} {x1},40' fill='{fill}'/>"
+            f"<polyline points='{line}' fill='none' stroke='{stroke}' stroke-width='1.6'"
+            " vector-effect='non-scaling-stroke'/>"
+        )
+    svg = (
+        "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 100 40' preserveAspectRatio='none'>"
+        + "".join(paths)
+        + "</svg>"
+    )
+    return f'<img class="spark {cls}" alt="" src="data:image/svg+xml,{quote(svg)}">'
 
 
 def _agents(agents: dict[str, int], lang: str) -> str:
@@ -112,9 +133,10 @@ def _tile(cfg: TenantConfig, qv: QueueView, label: str, lang: str) -> str:
     sl_series = [row["service_level"] for _, row in qv.minutes]
     vol_series: list[float | None] = [float(row["offered"]) for _, row in qv.minutes]
     sl_th = cfg.threshold("service_level", q)
-    target = (
-        f'<div class="tgt" style="bottom:calc((100% - 22px) * {max(0.0, min(1.0, sl_th.warn)) * 0.95:.3f})"></div>' if sl_th else ""
-    )
+    target = ""
+    if sl_th is not None:  # the target line sits where the warning threshold is on the sparkline
+        frac = max(0.0, min(1.0, sl_th.warn)) * 0.95
+        target = f'<div class="tgt" style="bottom:calc((100% - 22px) * {frac:.3f})"></div>'
     return (
         f'<div class="tile lv-{worst}{pulse}" data-queue="{escape(q)}">'
         f'<div class="th"><span class="qn">{escape(label)}</span>'

@@ -77,3 +77,7 @@ def render() -> None:
         return [style] * len(row)
 
     st.dataframe(df.style.apply(highlight, axis=1), hide_index=True, width="stretch")
+
+
+if __name__ == "__main__":  # run as a page by st.navigation (dashboard/app.py)
+    render()

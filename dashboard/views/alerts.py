@@ -96,3 +96,7 @@ def render() -> None:
         )
     else:
         st.caption(t("al_no_failures", lang))
+
+
+if __name__ == "__main__":  # run as a page by st.navigation (dashboard/app.py)
+    render()

@@ -62,3 +62,7 @@ def render() -> None:
 
     st.dataframe(df.style.apply(grey, axis=1), hide_index=True, width="stretch")
     ui.export_buttons(df, f"callbacks-{tenant}-{day.isoformat()}", lang, "cb")
+
+
+if __name__ == "__main__":  # run as a page by st.navigation (dashboard/app.py)
+    render()

@@ -45,3 +45,7 @@ def render() -> None:
     df = interval_frame(src, rep, lang)
     st.dataframe(df, hide_index=True, width="stretch", column_config=pct)
     ui.export_buttons(df, f"intervals-{tenant}", lang, "cmp_iv")
+
+
+if __name__ == "__main__":  # run as a page by st.navigation (dashboard/app.py)
+    render()

@@ -36,3 +36,7 @@ def render() -> None:
         ]
     )
     st.table(df.set_index(t("def_name", lang)))
+
+
+if __name__ == "__main__":  # run as a page by st.navigation (dashboard/app.py)
+    render()

@@ -70,3 +70,7 @@ def render() -> None:
         hide_index=True,
         width="stretch",
     )
+
+
+if __name__ == "__main__":  # run as a page by st.navigation (dashboard/app.py)
+    render()

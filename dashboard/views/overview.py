@@ -144,3 +144,7 @@ def render() -> None:
     df = interval_frame(src, rep, lang)
     st.dataframe(df, hide_index=True, width="stretch")
     ui.export_buttons(df, f"intervals-{tenant}", lang, "ov")
+
+
+if __name__ == "__main__":  # run as a page by st.navigation (dashboard/app.py)
+    render()

@@ -70,3 +70,7 @@ def render() -> None:
         st.html(html)
 
     board()
+
+
+if __name__ == "__main__":  # run as a page by st.navigation (dashboard/app.py)
+    render()

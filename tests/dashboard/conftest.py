@@ -40,7 +40,9 @@ class Floor:
 
 
 @pytest.fixture
-def floor(redis_client: redis_lib.Redis, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Floor]:
+def floor(
+    redis_client: redis_lib.Redis, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Floor]:
     """A 12-queue floor filled at ``seed.NOW``; the CALLPULSE_* env points at it."""
     cfg = seed.write_config(tmp_path / "center.yaml", seed.center_config())
     f = Floor(redis_url, f"cpd{uuid.uuid4().hex[:6]}", cfg, CenterConfig.load(cfg), redis_client)

@@ -25,8 +25,20 @@ T0 = 1_795_310_100_000  # 2026-11-22T01:15:00Z = 09:15 in Shanghai, an interval 
 NOW = T0 + 9 * 60_000 + 30_000  # 09:24:30 local: the middle of an interval
 TENANT = "acme"
 QUEUES = [f"q{i:02d}" for i in range(1, 13)]
-LABELS_ZH = ["普通业务", "宽带报修", "投诉建议", "话费查询", "套餐办理", "国际漫游",
-             "企业客户", "英文服务", "充值缴费", "号码迁移", "积分兑换", "老年专席"]  # fmt: skip
+LABELS_ZH = [
+    "普通业务",
+    "宽带报修",
+    "投诉建议",
+    "话费查询",
+    "套餐办理",
+    "国际漫游",
+    "企业客户",
+    "英文服务",
+    "充值缴费",
+    "号码迁移",
+    "积分兑换",
+    "老年专席",
+]
 
 
 def center_config(queues: Sequence[str] = QUEUES, lang: str = "zh") -> dict[str, Any]:
@@ -79,7 +91,13 @@ def floor_events(tenant: str, queues: Sequence[str], now_ms: int, minutes: int =
         # calls waiting now: the last queue past the 60 s limit, a few past the 30 s warning
         for w in range(qi % 4):
             age_s = 8 + qi * 5 - w * 5
-            ev("call_offered", now_ms - age_s * 1000, call_id=f"{q}-wait-{w}", queue=q, caller=f"139****{w:04d}")
+            ev(
+                "call_offered",
+                now_ms - age_s * 1000,
+                call_id=f"{q}-wait-{w}",
+                queue=q,
+                caller=f"139****{w:04d}",
+            )
         states = ["available", "on_call", "on_call", "on_call", "wrap_up", "aux", "on_call", "logged_out"]
         for a, state in enumerate(states[: 5 + qi % 4]):
             extra = {"reason": "lunch" if a % 2 else "training"} if state == "aux" else {}
@@ -89,9 +107,14 @@ def floor_events(tenant: str, queues: Sequence[str], now_ms: int, minutes: int =
 
 
 def fill(
-    redis_url: str, prefix: str, center: CenterConfig, events: Sequence[dict[str, Any]], now_ms: int,
-    *, heartbeat: bool = True,
-) -> None:  # fmt: skip
+    redis_url: str,
+    prefix: str,
+    center: CenterConfig,
+    events: Sequence[dict[str, Any]],
+    now_ms: int,
+    *,
+    heartbeat: bool = True,
+) -> None:
     """Write events through the real store writer (Lua, exactly-once) and beat the heartbeat."""
     keys = Keys(prefix)
 
