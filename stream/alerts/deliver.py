@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -82,6 +83,20 @@ class _ThreadCapture(logging.Handler):
 
 _capture = _ThreadCapture()
 logging.getLogger("apprise").addHandler(_capture)
+
+
+def _load_plugins() -> None:
+    """Load Apprise's plugins once, now: its e-mail plugin imports ``imghdr``, which Python 3.11
+    flags as deprecated; loading lazily would raise that warning in a send thread (and as an
+    error under the test suite's ``filterwarnings = error``). Not our code, so silenced here."""
+    from apprise.apprise import N_MGR
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*imghdr.*", category=DeprecationWarning)
+        N_MGR.load_modules()
+
+
+_load_plugins()
 
 
 def apprise_send(url: str, title: str, body: str, kind: str, timeout_s: float) -> None:
