@@ -65,8 +65,10 @@ def test_scenario_moves_kpis_in_the_raw_events(name: str) -> None:
     interval = 15 * 60_000
     base = summarise(interval_kpis(base_ev, interval), queue, w0, w1)
     scen = summarise(interval_kpis(scen_ev, interval), queue, w0, w1)
-    print(f"{name}: SL {base['service_level']:.3f} -> {scen['service_level']:.3f}, "
-          f"abandon {base['abandon_rate']:.3f} -> {scen['abandon_rate']:.3f}")
+    print(
+        f"{name}: SL {base['service_level']:.3f} -> {scen['service_level']:.3f}, "
+        f"abandon {base['abandon_rate']:.3f} -> {scen['abandon_rate']:.3f}"
+    )
     _assert_moved(name, base, scen)
 
 
@@ -95,6 +97,7 @@ def test_scenarios_move_kpis_through_the_pipeline(pipeline: Pipeline, unique: st
         print(
             f"{name}: SL {base['service_level']:.3f} -> {scen['service_level']:.3f}, "
             f"abandon {base['abandon_rate']:.3f} -> {scen['abandon_rate']:.3f}, "
-            f"offered {base['offered']} -> {scen['offered']}, AHT {base['aht_s']:.0f} -> {scen['aht_s']:.0f} s"
+            f"offered {base['offered']} -> {scen['offered']}, "
+            f"AHT {base['aht_s']:.0f} -> {scen['aht_s']:.0f} s"
         )
         _assert_moved(name, base, scen)
