@@ -216,10 +216,11 @@ class Settings(BaseSettings):
     key_prefix: str = "cp"
     dedupe_horizon_s: Annotated[int, Field(ge=60)] = 86_400
     batch_max: Annotated[int, Field(ge=1, le=100_000)] = 2_000
-    batch_within_s: Annotated[float, Field(gt=0, le=10)] = 0.05
+    batch_within_s: Annotated[float, Field(gt=0, le=10)] = 0.02
     session_timeout_s: Annotated[float, Field(ge=6)] = 10.0  # Tansu holds joins session/2
     heartbeat_interval_s: Annotated[float, Field(gt=0)] = 2.5
     heartbeat_ttl_s: Annotated[int, Field(ge=2)] = 30
+    fetch_max_wait_ms: Annotated[int, Field(ge=10, le=5000)] = 100  # see stream.app.tune_fetch_wait
     worker_id: str = Field(default_factory=_default_worker_id)
     web_port: int | None = None  # Faust's web server: None = disabled
     dashboard_url: str = "http://127.0.0.1:8501"
@@ -233,7 +234,7 @@ class Settings(BaseSettings):
     alerts_retry_base_s: Annotated[float, Field(gt=0)] = 2.0  # backoff: base * 2^(attempt-1) ...
     alerts_retry_max_s: Annotated[float, Field(gt=0)] = 300.0  # ... capped at this
     alerts_delivery_concurrency: Annotated[int, Field(ge=1, le=32)] = 4  # sends in flight
-    log_level: str = "info"
+    log_level: Literal["crit", "error", "warn", "info", "debug"] = "info"  # Faust's names
 
     @field_validator("kafka_broker")
     @classmethod
