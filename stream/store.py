@@ -13,6 +13,7 @@ and the counter deltas of :func:`stream.kpis.event_deltas`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -46,13 +47,33 @@ DLQ_LUA = (
 )
 
 
+#: Every UTC offset in use is a multiple of 15 minutes and changes on such a boundary, so within
+#: one 15-minute UTC slice the local interval (15/30/60 min, local-aligned) and the business day
+#: are constant: they are computed once per slice.
+SLICE_MS = 15 * 60_000
+#: Events per Lua call: bounds how long one script holds Redis (dashboard reads interleave).
+CHUNK_EVENTS = 2_000
+
+
 @dataclass
 class _TenantCtx:
     """Per-tenant caches used while building payloads (config lookups are hot)."""
 
     cfg: TenantConfig
     knobs: dict[str, KpiKnobs] = field(default_factory=dict)
-    days: dict[int, str] = field(default_factory=dict)  # hour start -> business day ISO
+    slices: dict[int, tuple[int, str]] = field(default_factory=dict)  # slice -> (interval, day)
+
+    def window(self, ts_ms: int) -> tuple[int, str]:
+        """(local interval start, business day ISO) of an instant, cached per 15-minute slice."""
+        sl = ts_ms // SLICE_MS
+        hit = self.slices.get(sl)
+        if hit is None:
+            cfg = self.cfg
+            hit = self.slices[sl] = (
+                interval_start(ts_ms, cfg.tz, cfg.interval_minutes),
+                business_day(ts_ms, cfg.tz, cfg.day_start_hour).isoformat(),
+            )
+        return hit
 
 
 class TenantPayload:
@@ -70,6 +91,10 @@ class TenantPayload:
         self.queues: set[str] = set()
         self.q = self.key(keys.queues(tenant), 0)
         self.horizon_s = horizon_s
+        self.call_ttl_s = max(horizon_s, CALL_TTL_MIN_S)
+        self.seen_prefix = keys.seen(tenant, "")
+        #: (queue, interval, minute, day) -> bucket-set index: key strings built once per batch.
+        self.bsets: dict[tuple[str, int, int, str], int] = {}
 
     def key(self, name: str, ttl: int) -> int:
         i = self._idx.get(name)
@@ -93,8 +118,9 @@ class TenantPayload:
                 "t": self.t,
                 "b": self.b,
                 "e": self.e,
+                "sp": self.seen_prefix,
                 "h": self.horizon_s,
-                "ct": max(self.horizon_s, CALL_TTL_MIN_S),
+                "ct": self.call_ttl_s,
                 "now": now_ms,
                 "q": self.q,
                 "qs": sorted(self.queues),
@@ -118,19 +144,12 @@ class BatchBuilder:
             ctx = self._ctx[tenant] = _TenantCtx(self.center.tenant(tenant))
         return ctx
 
-    def _day(self, ctx: _TenantCtx, ts_ms: int) -> str:
-        # Days start on whole hours, so the business day is constant within a UTC hour... except
-        # in zones with non-whole-hour offsets; key the cache by the local hour to stay exact.
-        cfg = ctx.cfg
-        return business_day(ts_ms, cfg.tz, cfg.day_start_hour).isoformat()
-
     def add(self, ev: Event) -> None:
         ctx = self._tenant(ev.tenant)
         p = self.payloads.get(ev.tenant)
         if p is None:
             p = self.payloads[ev.tenant] = TenantPayload(self.keys, ev.tenant, self.horizon_s)
         keys, t = self.keys, ev.tenant
-        seen = p.key(keys.seen(t, ev.event_id), 0)
         ops: list[list[Any]] = []
         bset = -1
         sums: list[Any] = []
@@ -138,15 +157,18 @@ class BatchBuilder:
         if ev.queue is not None and ev.type != "agent_state":
             q = ev.queue
             p.queues.add(q)
-            cfg = ctx.cfg
             knobs = ctx.knobs.get(q)
             if knobs is None:
-                knobs = ctx.knobs[q] = cfg.knobs(q)
-            day = self._day(ctx, ev.ts_ms)
-            iv = p.key(keys.interval(t, q, interval_start(ev.ts_ms, cfg.tz, cfg.interval_minutes)), INTERVAL_TTL_S)
-            mn = p.key(keys.minute(t, q, minute_start(ev.ts_ms)), MINUTE_TTL_S)
-            dk = p.key(keys.day(t, q, day), DAY_TTL_S)
-            bset = p.bucket_set((iv, mn, dk))
+                knobs = ctx.knobs[q] = ctx.cfg.knobs(q)
+            iv_start, day = ctx.window(ev.ts_ms)
+            minute = minute_start(ev.ts_ms)
+            bkey = (q, iv_start, minute, day)
+            bset = p.bsets.get(bkey, -1)
+            if bset < 0:
+                iv = p.key(keys.interval(t, q, iv_start), INTERVAL_TTL_S)
+                mn = p.key(keys.minute(t, q, minute), MINUTE_TTL_S)
+                dk = p.key(keys.day(t, q, day), DAY_TTL_S)
+                bset = p.bsets[bkey] = p.bucket_set((iv, mn, dk))
             delta = event_deltas(ev, knobs)
             for name, n in delta.sums.items():
                 sums += (name, n)
@@ -164,12 +186,12 @@ class BatchBuilder:
             ops = [["g", p.key(keys.agents(t), 0), ev.agent_id, ev.ts_ms, ev.event_id, orjson.dumps(state).decode()]]
         if bset < 0:
             bset = p.bucket_set(())
-        p.e.append([ev.event_id, seen, bset, sums, maxes, ops, ev.ts_ms])
+        p.e.append([ev.event_id, bset, sums, maxes, ops, ev.ts_ms])
 
     def _call_ops(self, p: TenantPayload, ev: Event, day: str) -> list[list[Any]]:
         keys, t, q = self.keys, ev.tenant, ev.queue
         assert q is not None and ev.call_id is not None
-        callk = p.key(keys.call(t, ev.call_id), 0)
+        callk = p.key(keys.call(t, ev.call_id), p.call_ttl_s)
         waitk = p.key(keys.waiting(t, q), 0)
         if ev.type == "call_offered":
             return [["o", waitk, callk, ev.call_id, q, ev.ts_ms, ev.caller if ev.caller else False]]
@@ -221,31 +243,39 @@ class StoreWriter:
         offsets: dict[tuple[str, int], int] | None = None,
         rejected: Sequence[tuple[str, int, int, Rejected]] = (),
     ) -> BatchResult:
-        """Write events, the next offsets per (topic, partition) and rejections, atomically."""
-        builder = self.build(events)
+        """Write events, then the next offsets per (topic, partition) and the rejections.
+
+        Each Lua call (one tenant, up to CHUNK_EVENTS events) is atomic on its own: dedupe marks
+        and effects together. Chunks are sent as soon as they are built, so Redis applies one
+        while Python builds the next; offsets are written only after every chunk succeeded.
+        """
         now = self.clock()
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for tenant, payload in builder.payloads.items():
-                # EVAL, not EVALSHA: inside MULTI a missing script (Redis restarted) would fail
-                # alone while the rest of the transaction commits. Redis caches it by digest.
-                pipe.eval(APPLY_LUA, 1, payload.meta_key, payload.encode(now))
-                pipe.sadd(self.keys.tenants, tenant)
-            for (topic, part), nxt in (offsets or {}).items():
-                pipe.hset(self.keys.offsets(topic), str(part), nxt)
-            for topic, part, offset, rej in rejected:
-                self._reject(pipe, topic, part, offset, rej, now)
-            results = await pipe.execute()
-        applied = dups = new_rej = 0
-        i = 0
-        for _ in builder.payloads:
-            a, d = results[i]
-            applied += int(a)
-            dups += int(d)
-            i += 2
-        i += len(offsets or {})
-        for _ in rejected:
-            new_rej += int(results[i])
-            i += 1
+        pending: list[asyncio.Future[Any]] = []
+        for i in range(0, len(events), CHUNK_EVENTS):
+            builder = self.build(events[i : i + CHUNK_EVENTS])
+            for payload in builder.payloads.values():
+                # EVAL (cached by digest in Redis), not EVALSHA: nothing to reload after a restart.
+                fut = asyncio.ensure_future(self.redis.eval(APPLY_LUA, 1, payload.meta_key, payload.encode(now)))
+                pending.append(fut)
+                await asyncio.sleep(0)  # let the command go out while we build the next chunk
+        try:
+            results = await asyncio.gather(*pending)
+        except BaseException:
+            await asyncio.gather(*pending, return_exceptions=True)  # leave nothing in flight
+            raise
+        applied = sum(int(a) for a, _ in results)
+        dups = sum(int(d) for _, d in results)
+        new_rej = 0
+        if offsets or rejected:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                for (topic, part), nxt in (offsets or {}).items():
+                    pipe.hset(self.keys.offsets(topic), str(part), nxt)
+                for topic, part, offset, rej in rejected:
+                    self._reject(pipe, topic, part, offset, rej, now)
+                out = await pipe.execute()
+            new_rej = sum(int(x) for x in out[len(offsets or {}) :])
+        if builder_tenants := {ev.tenant for ev in events}:
+            await self.redis.sadd(self.keys.tenants, *builder_tenants)
         return BatchResult(applied, dups, new_rej)
 
     def _reject(self, pipe: Any, topic: str, part: int, offset: int, rej: Rejected, now: int) -> None:

@@ -5,7 +5,8 @@
 -- ARGV[1] = JSON payload built by stream/store.py:
 --   k  = key names;  t = their TTLs (seconds, 0 = none), parallel to k
 --   b  = bucket sets: lists of key indices (0-based) that one event's counters go to
---   e  = events: [event_id, seen_key_idx, bucket_set_idx, sums_flat, maxes_flat, ops, ts_ms]
+--   e  = events: [event_id, bucket_set_idx, sums_flat, maxes_flat, ops, ts_ms]
+--   sp = prefix of the per-event dedupe keys (sp .. event_id)
 --   h  = dedupe horizon (s); ct = call-record TTL (s); now = wall clock (ms); q = queue-set key
 --        idx; qs = queue names
 -- Counters are summed per key and field in Lua and written once each (HINCRBY), max_* fields
@@ -28,44 +29,42 @@ end
 
 local function run_op(op)
   local kind = op[1]
-  if kind == 'o' then -- offer: {o, waitk, callk, call_id, queue, ts, caller|false}
+  if kind == 'o' then -- offer: {o, waitk, callk_idx, call_id, queue, ts, caller|false}
     local waitk, callk, cid, q, ts, caller = K[op[2] + 1], K[op[3] + 1], op[4], op[5], op[6], op[7]
-    if not redis.call('HGET', callk, 'x:' .. q) then
+    local st = redis.call('HMGET', callk, 'x:' .. q, 'ansk', 'abk', 'ans', 'abf')
+    if not st[1] then
       redis.call('ZADD', waitk, ts, cid)
     end
-    redis.call('HSET', callk, 'o:' .. q, ts)
     if caller and caller ~= cjson.null then
-      redis.call('HSET', callk, 'caller', caller)
-      local ansk = redis.call('HGET', callk, 'ansk')
-      if ansk then
-        hmax(ansk, caller, tonumber(redis.call('HGET', callk, 'ans')))
+      redis.call('HSET', callk, 'o:' .. q, ts, 'caller', caller)
+      if st[2] then
+        hmax(st[2], caller, tonumber(st[4]))
       end
-      local abk = redis.call('HGET', callk, 'abk')
-      if abk then
-        local abf = redis.call('HGET', callk, 'abf')
-        local cur = redis.call('HGET', abk, abf)
+      if st[3] then
+        local cur = redis.call('HGET', st[3], st[5])
         if cur then
           local entry = cjson.decode(cur)
           entry.caller = caller
-          redis.call('HSET', abk, abf, cjson.encode(entry))
+          redis.call('HSET', st[3], st[5], cjson.encode(entry))
         end
       end
+    else
+      redis.call('HSET', callk, 'o:' .. q, ts)
     end
-    redis.call('EXPIRE', callk, p.ct)
-  elseif kind == 'x' then -- queue exit: {x, waitk, callk, call_id, queue, ts}
+    ttl(op[3] + 1)
+  elseif kind == 'x' then -- queue exit: {x, waitk, callk_idx, call_id, queue, ts}
     local waitk, callk = K[op[2] + 1], K[op[3] + 1]
     redis.call('ZREM', waitk, op[4])
     redis.call('HSET', callk, 'x:' .. op[5], op[6])
-    redis.call('EXPIRE', callk, p.ct)
+    ttl(op[3] + 1)
   elseif kind == 'a' then -- answered: {a, callk, ansck_idx, ts}
     local callk, ansck, ts = K[op[2] + 1], K[op[3] + 1], op[4]
-    local prev = redis.call('HGET', callk, 'ans')
-    if not prev or tonumber(prev) < ts then
+    local st = redis.call('HMGET', callk, 'ans', 'caller')
+    if not st[1] or tonumber(st[1]) < ts then
       redis.call('HSET', callk, 'ans', ts, 'ansk', ansck)
     end
-    local caller = redis.call('HGET', callk, 'caller')
-    if caller then
-      hmax(ansck, caller, ts)
+    if st[2] then
+      hmax(ansck, st[2], ts)
     end
     ttl(op[3] + 1)
   elseif kind == 'b' then -- abandoned: {b, callk, abnk_idx, field, ts, wait_ms, queue, call_id}
@@ -88,11 +87,12 @@ local function run_op(op)
   end
 end
 
+local sp, horizon = p.sp, p.h
 for _, e in ipairs(p.e) do
-  if redis.call('SET', K[e[2] + 1], 1, 'NX', 'EX', p.h) then
+  if redis.call('SET', sp .. e[1], 1, 'NX', 'EX', horizon) then
     applied = applied + 1
-    local sums, maxes = e[4], e[5]
-    for _, ki in ipairs(p.b[e[3] + 1]) do
+    local sums, maxes = e[3], e[4]
+    for _, ki in ipairs(p.b[e[2] + 1]) do
       local a = acc[ki]
       if not a then a = {}; acc[ki] = a end
       for i = 1, #sums, 2 do a[sums[i]] = (a[sums[i]] or 0) + sums[i + 1] end
@@ -104,8 +104,8 @@ for _, e in ipairs(p.e) do
         end
       end
     end
-    for _, op in ipairs(e[6]) do run_op(op) end
-    if e[7] > maxts then maxts = e[7] end
+    for _, op in ipairs(e[5]) do run_op(op) end
+    if e[6] > maxts then maxts = e[6] end
   else
     dups = dups + 1
   end
