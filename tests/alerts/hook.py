@@ -1,7 +1,9 @@
 """A real local HTTP endpoint for Apprise's ``json://`` form: records what it receives.
 
-``mode`` decides the answer: ``ok`` (200), ``fail`` (500) or ``hang`` (sleeps ``hang_s`` before
-answering 200, longer than the sender's timeout). Runs in a thread on 127.0.0.1, a free port.
+``mode`` decides the answer: ``ok`` (200), ``fail`` (500), ``hang`` (sleeps ``hang_s`` before
+answering 200, longer than the sender's timeout) or ``stuck`` (holds the request until
+:meth:`release`, then answers 200 and counts it as received). Runs in a thread on 127.0.0.1, a
+free port.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ class Hook:
         self.received: list[dict[str, Any]] = []  # accepted messages (answered 200)
         self.attempts: list[dict[str, Any]] = []  # every request, whatever the answer
         self._lock = threading.Lock()
+        self.released = threading.Event()
+        self.inflight = 0  # requests being held right now
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -33,6 +37,13 @@ class Hook:
                     hook.attempts.append(body)
                 if mode == "hang":
                     time.sleep(hook.hang_s)
+                if mode == "stuck":
+                    with hook._lock:
+                        hook.inflight += 1
+                    hook.released.wait(60)
+                    with hook._lock:
+                        hook.inflight -= 1
+                        hook.received.append(body)
                 if mode == "fail":
                     self.send_response(500)
                     self.end_headers()
@@ -67,6 +78,10 @@ class Hook:
             and (contains is None or contains in m.get("title", "") + m.get("message", ""))
         ]
 
+    def release(self) -> None:
+        self.released.set()
+
     def close(self) -> None:
+        self.released.set()
         self.server.shutdown()
         self.server.server_close()
