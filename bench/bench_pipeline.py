@@ -54,8 +54,14 @@ async def load(broker: str, topic: str, evs: list[dict[str, Any]], batch: int) -
 
 async def raw_consumer(port: int, topic: str, expect: int) -> float:
     """Events/s of a plain aiokafka consumer that decodes each message's JSON."""
-    c = AIOKafkaConsumer(topic, bootstrap_servers=f"127.0.0.1:{port}", auto_offset_reset="earliest",
-                         enable_auto_commit=False, group_id=None, max_partition_fetch_bytes=8 << 20)  # fmt: skip
+    c = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=f"127.0.0.1:{port}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+        max_partition_fetch_bytes=8 << 20,
+    )
     await c.start()
     n, first = 0, 0.0
     try:
@@ -73,11 +79,22 @@ async def raw_consumer(port: int, topic: str, expect: int) -> float:
 
 def bare_faust(port: int, topic: str, expect: int, decode: bool) -> float:
     out = Path(tempfile.mkdtemp()) / "bare.json"
-    env = {**os.environ, "BENCH_BROKER": f"kafka://127.0.0.1:{port}", "BENCH_TOPIC": topic,
-           "BENCH_EXPECT": str(expect), "BENCH_OUT": str(out), "BENCH_DECODE": "1" if decode else "0",
-           "PYTHONPATH": str(ROOT)}  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "bench.faust_bare", "worker", "--without-web", "-l", "warn"],
-                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    env = {
+        **os.environ,
+        "BENCH_BROKER": f"kafka://127.0.0.1:{port}",
+        "BENCH_TOPIC": topic,
+        "BENCH_EXPECT": str(expect),
+        "BENCH_OUT": str(out),
+        "BENCH_DECODE": "1" if decode else "0",
+        "PYTHONPATH": str(ROOT),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.faust_bare", "worker", "--without-web", "-l", "warn"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 300
         while not out.exists():
@@ -98,10 +115,17 @@ def bare_faust(port: int, topic: str, expect: int, decode: bool) -> float:
 def full_pipeline(tansu: Any, redis: Any, topic: str, tenant: str, n: int) -> float:
     """Events/s of a real worker: from its first stored batch to the last one."""
     prefix = f"b{topic[-6:]}"
-    env = stack_env(tansu, redis, CALLPULSE_EVENTS_TOPIC=topic, CALLPULSE_KEY_PREFIX=prefix,
-                    CALLPULSE_APP_ID=f"bench-{topic}", CALLPULSE_PARTITIONS=str(PARTS),
-                    CALLPULSE_SESSION_TIMEOUT_S="6", CALLPULSE_HEARTBEAT_INTERVAL_S="1.5",
-                    CALLPULSE_LOG_LEVEL="warn")  # fmt: skip
+    env = stack_env(
+        tansu,
+        redis,
+        CALLPULSE_EVENTS_TOPIC=topic,
+        CALLPULSE_KEY_PREFIX=prefix,
+        CALLPULSE_APP_ID=f"bench-{topic}",
+        CALLPULSE_PARTITIONS=str(PARTS),
+        CALLPULSE_SESSION_TIMEOUT_S="6",
+        CALLPULSE_HEARTBEAT_INTERVAL_S="1.5",
+        CALLPULSE_LOG_LEVEL="warn",
+    )
     client = redis_lib.Redis(port=redis.port)
     meta = Keys(prefix).meta(tenant)
     w = start_worker(env, f"bench-{topic}")
@@ -127,10 +151,17 @@ def latency(
     topic, tenant = f"lat{batch}-{os.getpid()}", f"lat{batch}"
     prefix = f"l{batch}"
     asyncio.run(ensure_topics(f"kafka://127.0.0.1:{tansu.port}", {topic: PARTS}))
-    env = stack_env(tansu, redis, CALLPULSE_EVENTS_TOPIC=topic, CALLPULSE_KEY_PREFIX=prefix,
-                    CALLPULSE_APP_ID=f"lat-{topic}", CALLPULSE_PARTITIONS=str(PARTS),
-                    CALLPULSE_SESSION_TIMEOUT_S="6", CALLPULSE_HEARTBEAT_INTERVAL_S="1.5",
-                    CALLPULSE_LOG_LEVEL="warn")  # fmt: skip
+    env = stack_env(
+        tansu,
+        redis,
+        CALLPULSE_EVENTS_TOPIC=topic,
+        CALLPULSE_KEY_PREFIX=prefix,
+        CALLPULSE_APP_ID=f"lat-{topic}",
+        CALLPULSE_PARTITIONS=str(PARTS),
+        CALLPULSE_SESSION_TIMEOUT_S="6",
+        CALLPULSE_HEARTBEAT_INTERVAL_S="1.5",
+        CALLPULSE_LOG_LEVEL="warn",
+    )
     w = start_worker(env, f"lat-{batch}")
     client = redis_lib.Redis(port=redis.port)
     keys = Keys(prefix)
@@ -205,28 +236,29 @@ def main() -> None:
         m_single = asyncio.run(load(broker, "bench-single", single, 1))
         m_batched = asyncio.run(load(broker, "bench-batched", batched, 100))
         rows = []
-        for name, topic, n, msgs, tenant in (("1 event/message", "bench-single", len(single), m_single, "bs"),
-                                             ("100 events/message", "bench-batched", len(batched), m_batched, "bb")):  # fmt: skip
+        for name, topic, n, msgs, tenant in (
+            ("1 event/message", "bench-single", len(single), m_single, "bs"),
+            ("100 events/message", "bench-batched", len(batched), m_batched, "bb"),
+        ):
             raw = asyncio.run(raw_consumer(tansu.port, topic, n))
             # The bare loop iterates messages; its rate in events/s is messages/s x events/message.
             bare = bare_faust(tansu.port, topic, msgs, decode=False) * (n / msgs)
             full = full_pipeline(tansu, redis, topic, tenant, n)
             rows.append((name, n, raw, bare, full))
-        print(
-            f"\n{'messages':<20}{'events':>9}{'raw aiokafka+json':>20}{'bare Faust loop':>18}{'full pipeline':>16}{'full/bare':>11}"
-        )
+        head = ("messages", "events", "raw aiokafka+json", "bare Faust loop", "full pipeline", "full/bare")
+        print("\n{:<20}{:>9}{:>20}{:>18}{:>16}{:>11}".format(*head))
         for name, n, raw, bare, full in rows:
             print(f"{name:<20}{n:>9}{raw:>17,.0f}/s{bare:>15,.0f}/s{full:>13,.0f}/s{full / bare:>10.0%}")
         print("\nAims: full/bare >= 70 % on 1 event/message; >= 100,000 events/s on 100 events/message")
-        print(
-            f"  single: {rows[0][4] / rows[0][3]:.0%} of bare Faust  ->  {'met' if rows[0][4] / rows[0][3] >= 0.7 else 'NOT met'}"
-        )
+        share = rows[0][4] / rows[0][3]
+        print(f"  single: {share:.0%} of bare Faust  ->  {'met' if share >= 0.7 else 'NOT met'}")
         print(f"  batched: {rows[1][4]:,.0f} events/s  ->  {'met' if rows[1][4] >= 100_000 else 'NOT met'}")
         print("\nEvent-to-Redis latency at 1,000 events/s (10 s):")
         for b in (1, 100):
             p50, p99 = latency(tansu, redis, b)
+            verdict = "met" if p99 <= 250 else "NOT met"
             print(
-                f"  {b:>3} event(s)/message: p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   (aim p99 <= 250 ms: {'met' if p99 <= 250 else 'NOT met'})"
+                f"  {b:>3} event(s)/message: p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  (aim <= 250: {verdict})"
             )
     finally:
         redis.stop()

@@ -20,10 +20,16 @@ OUT = os.environ.get("BENCH_OUT", "/tmp/faust_bare.json")
 DECODE = os.environ.get("BENCH_DECODE", "0") == "1"
 
 app = faust.App(
-    f"bare-{TOPIC}", broker=BROKER, value_serializer="raw", key_serializer="raw",
-    broker_session_timeout=6, broker_heartbeat_interval=1.5, consumer_auto_offset_reset="earliest",
-    store="memory://", datadir=f"/tmp/faust-bare-{os.getpid()}",
-)  # fmt: skip
+    f"bare-{TOPIC}",
+    broker=BROKER,
+    value_serializer="raw",
+    key_serializer="raw",
+    broker_session_timeout=6,
+    broker_heartbeat_interval=1.5,
+    consumer_auto_offset_reset="earliest",
+    store="memory://",
+    datadir=f"/tmp/faust-bare-{os.getpid()}",
+)
 topic = app.topic(TOPIC)
 state = {"n": 0, "first": 0.0}
 

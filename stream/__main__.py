@@ -88,7 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("query", help="print KPIs from Redis as JSON")
     q.add_argument("--tenant", default="default", help="tenant name (default: default)")
     q.add_argument("--queue", action="append", help="queue name; repeat for several (default: all)")
-    q.add_argument("--from", dest="start", help="start, RFC 3339 with offset or epoch ms (default: start of today)")
+    q.add_argument(
+        "--from", dest="start", help="start, RFC 3339 with offset or epoch ms (default: start of today)"
+    )
     q.add_argument("--to", dest="end", help="end (exclusive), RFC 3339 or epoch ms (default: end of today)")
     q.add_argument(
         "--window",
@@ -112,7 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="start a private Tansu, Redis and worker (default: yes unless CALLPULSE_KAFKA_BROKER is set)",
     )
-    r.add_argument("--batch", type=int, default=1, help="events per Kafka message (JSON arrays); 1 = one each")
+    r.add_argument(
+        "--batch", type=int, default=1, help="events per Kafka message (JSON arrays); 1 = one each"
+    )
     r.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the worker to catch up")
     r.add_argument("--tenant", action="append", help="only print these tenants (default: all in the file)")
     r.set_defaults(func=cmd_replay)

@@ -107,8 +107,9 @@ def create_app(settings: Settings) -> faust.App:
         return proc
 
     @app.agent(events_topic, name="fold-events")
-    async def fold_events(stream: faust.Stream) -> None:
-        async for batch in stream.take_events(settings.batch_max, within=settings.batch_within_s):
+    async def fold_events(stream: faust.StreamT) -> None:
+        batches = stream.take_events(settings.batch_max, within=settings.batch_within_s)  # type: ignore[attr-defined]
+        async for batch in batches:
             msgs = [
                 Message(e.message.topic, e.message.partition, e.message.offset, e.message.value)
                 for e in batch

@@ -69,7 +69,10 @@ def run_query(args: argparse.Namespace, settings: Settings | None = None) -> Any
     return {
         "tenant": tenant,
         "now_ms": now,
-        "queues": {q: {"waiting": w, "oldest_wait_s": o, "agents": agent_counts(agents, q)} for q, (w, o) in waiting.items()},
+        "queues": {
+            q: {"waiting": w, "oldest_wait_s": o, "agents": agent_counts(agents, q)}
+            for q, (w, o) in waiting.items()
+        },
         "agents": agent_counts(agents),
         "agent_list": [dataclasses.asdict(a) | {"time_in_state_s": a.time_in_state_s(now)} for a in agents],
     }

@@ -66,6 +66,22 @@ DEFAULT_THRESHOLDS: dict[str, Threshold] = {
 }
 
 
+def _check_thresholds(v: tuple[int, ...] | None) -> tuple[int, ...] | None:
+    if v is None:
+        return None
+    if not v or any(t <= 0 or t > 3600 for t in v):
+        msg = f"sl_thresholds_s must be 1..3600 seconds, got {list(v)}"
+        raise ValueError(msg)
+    return tuple(sorted(set(v)))
+
+
+def _check_short(v: float | None) -> float | None:
+    if v is not None and not 0 <= v <= 600:
+        msg = f"short_abandon_s must be 0..600 seconds, got {v}"
+        raise ValueError(msg)
+    return v
+
+
 class KpiKnobs(_Strict):
     """The KPI definition knobs of docs/kpis.md (per tenant, overridable per queue)."""
 
@@ -73,21 +89,8 @@ class KpiKnobs(_Strict):
     sl_formula: SlFormula = "negative"
     short_abandon_s: float = 0.0
 
-    @field_validator("sl_thresholds_s")
-    @classmethod
-    def _thresholds(cls, v: tuple[int, ...]) -> tuple[int, ...]:
-        if not v or any(t <= 0 or t > 3600 for t in v):
-            msg = f"sl_thresholds_s must be 1..3600 seconds, got {list(v)}"
-            raise ValueError(msg)
-        return tuple(sorted(set(v)))
-
-    @field_validator("short_abandon_s")
-    @classmethod
-    def _short(cls, v: float) -> float:
-        if not 0 <= v <= 600:
-            msg = f"short_abandon_s must be 0..600 seconds, got {v}"
-            raise ValueError(msg)
-        return v
+    _thresholds = field_validator("sl_thresholds_s")(_check_thresholds)
+    _short = field_validator("short_abandon_s")(_check_short)
 
 
 class QueueConfig(_Strict):
@@ -99,6 +102,9 @@ class QueueConfig(_Strict):
     label: str | None = None
     max_waiting: int | None = None  # calls-waiting limit for colours and the alert rule
     thresholds: dict[str, Threshold] = Field(default_factory=dict)
+
+    _thresholds = field_validator("sl_thresholds_s")(_check_thresholds)
+    _short = field_validator("short_abandon_s")(_check_short)
 
 
 class TenantConfig(_Strict):
@@ -115,6 +121,9 @@ class TenantConfig(_Strict):
     queues: dict[str, QueueConfig] = Field(default_factory=dict)
     groups: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     thresholds: dict[str, Threshold] = Field(default_factory=dict)
+
+    _thresholds = field_validator("sl_thresholds_s")(_check_thresholds)
+    _short = field_validator("short_abandon_s")(_check_short)
 
     @field_validator("timezone")
     @classmethod
@@ -184,9 +193,7 @@ class CenterConfig(_Strict):
             raise ConfigError(msg)
         # Each tenant inherits the defaults section, then overrides.
         base = doc.get("defaults") or {}
-        tenants = {
-            name: {**base, **(body or {})} for name, body in (doc.get("tenants") or {}).items()
-        }
+        tenants = {name: {**base, **(body or {})} for name, body in (doc.get("tenants") or {}).items()}
         try:
             return cls.model_validate({"defaults": base, "tenants": tenants})
         except ValidationError as e:
@@ -265,8 +272,7 @@ def load_settings(**overrides: Any) -> Settings:
         settings = Settings(**overrides)
     except ValidationError as e:
         problems = "; ".join(
-            f"CALLPULSE_{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-            for err in e.errors()
+            f"CALLPULSE_{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in e.errors()
         )
         raise ConfigError(problems) from e
     _ = settings.center  # fail at start, not at the first event

@@ -32,7 +32,9 @@ DEMO_TZ = ZoneInfo("Asia/Shanghai")  # the simulator's base center (simulators/c
 
 def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as f:
-        return subprocess.Popen(args, env=env, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)  # noqa: S603
+        return subprocess.Popen(  # noqa: S603 - our own modules, fixed argv
+            args, env=env, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 def _stop(p: subprocess.Popen[bytes] | Proc | WorkerProc | None) -> None:
@@ -77,7 +79,9 @@ def run_demo(args: argparse.Namespace) -> int:
         }
         if ALERT_RULES.exists():
             env["CALLPULSE_ALERTS_RULES"] = str(ALERT_RULES)
-        asyncio.run(ensure_topics(env["CALLPULSE_KAFKA_BROKER"], {"callpulse.events": 8, "callpulse.deadletter": 1}))
+        asyncio.run(
+            ensure_topics(env["CALLPULSE_KAFKA_BROKER"], {"callpulse.events": 8, "callpulse.deadletter": 1})
+        )
         worker = start_worker(env, "demo-worker", logs)
         procs.append(worker)
 
@@ -85,33 +89,67 @@ def run_demo(args: argparse.Namespace) -> int:
         now = datetime.now(DEMO_TZ)
         midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
         minutes = max(1, int((now - midnight).total_seconds() // 60))
-        sim = [sys.executable, "-m", "simulators", "run", "--broker", env["CALLPULSE_KAFKA_BROKER"],
-               "--topic", "callpulse.events", "--progress-every", "30"]  # fmt: skip
+        sim = [
+            sys.executable,
+            "-m",
+            "simulators",
+            "run",
+            "--broker",
+            env["CALLPULSE_KAFKA_BROKER"],
+            "--topic",
+            "callpulse.events",
+            "--progress-every",
+            "30",
+        ]
         print(f"  backfilling today 00:00–{now:%H:%M} (Asia/Shanghai) at full speed…", flush=True)
-        backfill = _spawn([*sim, "--start", "today", "--duration", f"{minutes}m", "--speed", "max", "--batch", "100", "-q"],
-                          env, logs / "backfill.log")  # fmt: skip
+        backfill = _spawn(
+            [*sim, "--start", "today", "--duration", f"{minutes}m", "--speed", "max", "--batch", "100", "-q"],
+            env,
+            logs / "backfill.log",
+        )
         procs.append(backfill)
         live = None
         dash_port = args.port if _free(args.port) else free_port()
         dashboard = _spawn(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
-             "--server.address", "127.0.0.1", "--server.port", str(dash_port), "--server.headless", "true",
-             "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"],
-            env, logs / "dashboard.log",
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(ROOT / "dashboard" / "app.py"),
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(dash_port),
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+                "--client.toolbarMode",
+                "minimal",
+            ],
+            env,
+            logs / "dashboard.log",
+        )
         procs.append(dashboard)
         wait_port(dash_port, timeout=60, proc=dashboard)
         base = f"http://127.0.0.1:{dash_port}"
+        query = (
+            f"CALLPULSE_REDIS_URL=redis://127.0.0.1:{redis.port}/0 "
+            f"CALLPULSE_CONFIG={DEMO_CONFIG.relative_to(ROOT)} "
+            ".venv/bin/python -m stream query --tenant demo --window today"
+        )
+        alerts = env.get("CALLPULSE_ALERTS_RULES", "off")
         print(
             f"""
   broker (Tansu, Kafka protocol)  kafka://127.0.0.1:{tansu.port}
   redis                           redis://127.0.0.1:{redis.port}/0
-  worker                          pid {worker.popen.pid}   (alerts: {env.get('CALLPULSE_ALERTS_RULES', 'off')})
+  worker                          pid {worker.popen.pid}   (alerts: {alerts})
   simulator                       tenant "demo", base center, real time after the backfill
   dashboard                       {base}/
   wall board (TV)                 {base}/?view=wall&tenant=demo&group=floor&lang=zh&theme=dark
   wall board (English)            {base}/?view=wall&tenant=demo&group=floor&lang=en&theme=dark
-  query                           CALLPULSE_REDIS_URL=redis://127.0.0.1:{redis.port}/0 CALLPULSE_CONFIG={DEMO_CONFIG.relative_to(ROOT)} .venv/bin/python -m stream query --tenant demo --window today
+  query                           {query}
   logs                            {logs.relative_to(ROOT)}/
 
 Press Ctrl-C to stop everything.""",
@@ -120,18 +158,24 @@ Press Ctrl-C to stop everything.""",
         while not stopping:
             if backfill.poll() is not None and live is None:
                 print("  backfill done; simulator now live (real time).", flush=True)
-                live = _spawn([*sim, "--start", "now", "--speed", str(args.speed), "--seed", "1"], env, logs / "simulator.log")
+                live = _spawn(
+                    [*sim, "--start", "now", "--speed", str(args.speed), "--seed", "1"],
+                    env,
+                    logs / "simulator.log",
+                )
                 procs.append(live)
             for p in (worker.popen, dashboard, live):
                 if p is not None and p.poll() is not None and p.returncode not in (0, None):
-                    print(f"  a component exited with {p.returncode}: see {logs.relative_to(ROOT)}/", flush=True)
+                    print(
+                        f"  a component exited with {p.returncode}: see {logs.relative_to(ROOT)}/", flush=True
+                    )
                     stopping = True
             time.sleep(0.5)
         print("\nstopping…", flush=True)
         return 0
     finally:
-        for p in reversed(procs):
-            _stop(p)
+        for proc in reversed(procs):
+            _stop(proc)
         print("stopped.", flush=True)
 
 

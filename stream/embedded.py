@@ -135,14 +135,21 @@ def start_redis(
     data_dir.mkdir(parents=True, exist_ok=True)
     args = [
         redis_binary(),
-        "--bind", HOST,
-        "--port", str(port),
-        "--save", "",
-        "--dir", str(data_dir),
-        "--appendonly", "yes" if appendonly else "no",
-        "--appendfsync", "everysec",
-        "--logfile", str(data_dir / "redis.log"),
-    ]  # fmt: skip
+        "--bind",
+        HOST,
+        "--port",
+        str(port),
+        "--save",
+        "",
+        "--dir",
+        str(data_dir),
+        "--appendonly",
+        "yes" if appendonly else "no",
+        "--appendfsync",
+        "everysec",
+        "--logfile",
+        str(data_dir / "redis.log"),
+    ]
     if password:
         args += ["--requirepass", password]
     popen = subprocess.Popen(args, start_new_session=True)  # noqa: S603 - fixed argv

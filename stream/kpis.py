@@ -139,9 +139,7 @@ def service_level(c: Mapping[str, int], threshold_s: int, formula: str) -> float
 
 def closed_calls(c: Mapping[str, int]) -> int:
     """Calls that left the queue, short abandons excluded: answered + abandoned + overflowed − short."""
-    return (
-        c.get("answered", 0) + c.get("abandoned", 0) + c.get("overflowed", 0) - c.get("short_abandoned", 0)
-    )
+    return c.get("answered", 0) + c.get("abandoned", 0) + c.get("overflowed", 0) - c.get("short_abandoned", 0)
 
 
 def compute(c: Mapping[str, int], knobs: KpiKnobs) -> dict[str, float | int | None]:

@@ -75,7 +75,9 @@ class BatchProcessor:
             if m.offset + 1 > offsets.get(tp, -1):
                 offsets[tp] = m.offset + 1
             if m.value is None:
-                rejected.append((m.topic, m.partition, m.offset, Rejected(0, "invalid_json", "empty message", b"")))
+                rejected.append(
+                    (m.topic, m.partition, m.offset, Rejected(0, "invalid_json", "empty message", b""))
+                )
                 continue
             good, bad = decode_message(m.value)
             events.extend(good)
@@ -89,14 +91,18 @@ class BatchProcessor:
         for topic, part, offset, rej in rejected:
             record = dlq_record(topic, part, offset, rej, self.writer.clock())
             await self.dead_letter(orjson.dumps(record))
-            log.warning("rejected %s:%s@%s[%s]: %s (%s)", topic, part, offset, rej.index, rej.reason, rej.detail)
+            log.warning(
+                "rejected %s:%s@%s[%s]: %s (%s)", topic, part, offset, rej.index, rej.reason, rej.detail
+            )
         backoff = 0.05
         while True:
             try:
                 return await self.writer.apply(events, offsets=offsets, rejected=rejected)
             except RETRYABLE as e:
                 self.retries += 1
-                log.warning("redis unavailable (%s: %s); retrying batch in %.2fs", type(e).__name__, e, backoff)
+                log.warning(
+                    "redis unavailable (%s: %s); retrying batch in %.2fs", type(e).__name__, e, backoff
+                )
             except rexc.ResponseError as e:  # a bug or a misconfigured Redis: loud, but keep the data
                 self.retries += 1
                 log.error("redis refused the batch (%s); retrying in %.2fs", e, backoff)

@@ -202,7 +202,9 @@ class KpiReader:
             pipe.hgetall(self.keys.day(tenant, q, day.isoformat()))
         return {q: self.row(tenant, q, _counts(c), s, e) for q, c in zip(qs, pipe.execute(), strict=True)}
 
-    def rolling(self, tenant: str, minutes: int, now_ms: int, queues: Sequence[str] | None = None) -> dict[str, KpiRow]:
+    def rolling(
+        self, tenant: str, minutes: int, now_ms: int, queues: Sequence[str] | None = None
+    ) -> dict[str, KpiRow]:
         """The rolling window "last N minutes" per queue: current minute and the N-1 before it."""
         qs = list(queues) if queues is not None else self.queues(tenant)
         mins = rolling_minutes(now_ms, minutes)
@@ -223,7 +225,9 @@ class KpiReader:
     def agents(self, tenant: str) -> list[AgentRow]:
         return parse_agents(self.r.hgetall(self.keys.agents(tenant)))  # type: ignore[arg-type]
 
-    def waiting(self, tenant: str, now_ms: int, queues: Sequence[str] | None = None) -> dict[str, tuple[int, float | None]]:
+    def waiting(
+        self, tenant: str, now_ms: int, queues: Sequence[str] | None = None
+    ) -> dict[str, tuple[int, float | None]]:
         """Calls waiting now and the oldest wait (s) per queue."""
         qs = list(queues) if queues is not None else self.queues(tenant)
         pipe = self.r.pipeline(transaction=False)
@@ -239,7 +243,9 @@ class KpiReader:
         pipe.zrangebyscore(k, floor, "+inf", start=0, num=1, withscores=True)
 
     @staticmethod
-    def _waiting_result(count: int, oldest: list[tuple[bytes, float]], now_ms: int) -> tuple[int, float | None]:
+    def _waiting_result(
+        count: int, oldest: list[tuple[bytes, float]], now_ms: int
+    ) -> tuple[int, float | None]:
         if not count or not oldest:
             return 0, None
         return int(count), max(0.0, (now_ms - oldest[0][1]) / 1000)
@@ -299,7 +305,22 @@ class KpiReader:
             iv_c, day_c = _counts(chunk[0]), _counts(chunk[1])
             min_c = [_counts(c) for c in chunk[2 : 2 + len(mins)]]
             waiting, oldest = self._waiting_result(chunk[-2], chunk[-1], now_ms)
-            views[q] = self._view(cfg, tenant, q, iv_start, iv_end, day_s, day_e, iv_c, day_c, mins, min_c, waiting, oldest, agent_counts(agents, q))
+            views[q] = self._view(
+                cfg,
+                tenant,
+                q,
+                iv_start,
+                iv_end,
+                day_s,
+                day_e,
+                iv_c,
+                day_c,
+                mins,
+                min_c,
+                waiting,
+                oldest,
+                agent_counts(agents, q),
+            )
             tot["iv"] = merge(tot["iv"], iv_c)
             tot["day"] = merge(tot["day"], day_c)
             tot["mins"] = [merge(a, b) for a, b in zip(tot["mins"], min_c, strict=True)]
@@ -307,9 +328,21 @@ class KpiReader:
             if oldest is not None and (tot_oldest is None or oldest > tot_oldest):
                 tot_oldest = oldest
         totals = self._view(
-            cfg, tenant, None, iv_start, iv_end, day_s, day_e, tot["iv"], tot["day"], mins, tot["mins"],
-            tot_wait, tot_oldest, agent_counts(agents),
-        )  # fmt: skip
+            cfg,
+            tenant,
+            None,
+            iv_start,
+            iv_end,
+            day_s,
+            day_e,
+            tot["iv"],
+            tot["day"],
+            mins,
+            tot["mins"],
+            tot_wait,
+            tot_oldest,
+            agent_counts(agents),
+        )
         return TenantSnapshot(tenant, now_ms, views, totals, agents, meta, workers, dlq)
 
     def _view(
@@ -343,7 +376,8 @@ class KpiReader:
             today=self._row(cfg, knobs, tenant, queue, day_c, day_s, day_e),
             rolling=rolling,
             minutes=[
-                (m, self._row(cfg, knobs, tenant, queue, c, m, m + MINUTE_MS)) for m, c in zip(mins, min_c, strict=True)
+                (m, self._row(cfg, knobs, tenant, queue, c, m, m + MINUTE_MS))
+                for m, c in zip(mins, min_c, strict=True)
             ],
             waiting=waiting,
             oldest_wait_s=oldest,

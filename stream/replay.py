@@ -31,6 +31,10 @@ from stream.stack import WorkerProc, stack_env, start_worker, wait_caught_up
 from stream.topics import ensure_topics
 
 
+def _text(v: bytes | str) -> str:
+    return v.decode() if isinstance(v, bytes) else v
+
+
 def read_lines(path: Path) -> list[bytes]:
     """Non-blank lines of a JSON Lines file, as bytes (invalid ones included: they dead-letter)."""
     try:
@@ -76,9 +80,12 @@ def _embedded(settings_env: dict[str, str]) -> Iterator[tuple[Settings, WorkerPr
     redis = start_redis()
     worker = None
     try:
-        env = stack_env(tansu, redis, **settings_env)
+        env = stack_env(tansu, redis, 0, **settings_env)
         worker = start_worker(env, f"replay-{uuid.uuid4().hex[:6]}")
-        yield load_settings(kafka_broker=env["CALLPULSE_KAFKA_BROKER"], redis_url=env["CALLPULSE_REDIS_URL"]), worker
+        yield (
+            load_settings(kafka_broker=env["CALLPULSE_KAFKA_BROKER"], redis_url=env["CALLPULSE_REDIS_URL"]),
+            worker,
+        )
     finally:
         if worker is not None:
             worker.stop()
@@ -91,14 +98,20 @@ def run_replay(args: argparse.Namespace) -> dict[str, Any]:
     embedded = args.embedded if args.embedded is not None else "CALLPULSE_KAFKA_BROKER" not in os.environ
     ctx: contextlib.AbstractContextManager[tuple[Settings, WorkerProc | None]]
     if embedded:
-        passthrough = {k: v for k, v in os.environ.items() if k.startswith("CALLPULSE_") and k not in (
-            "CALLPULSE_KAFKA_BROKER", "CALLPULSE_REDIS_URL")}  # fmt: skip
+        passthrough = {
+            k: v
+            for k, v in os.environ.items()
+            if k.startswith("CALLPULSE_") and k not in ("CALLPULSE_KAFKA_BROKER", "CALLPULSE_REDIS_URL")
+        }
         ctx = _embedded(passthrough)
     else:
         ctx = contextlib.nullcontext((load_settings(), None))
     with ctx as (settings, worker):
         asyncio.run(
-            ensure_topics(settings.kafka_broker, {settings.events_topic: settings.partitions, settings.deadletter_topic: 1})
+            ensure_topics(
+                settings.kafka_broker,
+                {settings.events_topic: settings.partitions, settings.deadletter_topic: 1},
+            )
         )
         offsets = asyncio.run(publish_lines(settings.kafka_broker, settings.events_topic, lines, args.batch))
         keys = Keys(settings.key_prefix)
@@ -112,9 +125,7 @@ def run_replay(args: argparse.Namespace) -> dict[str, Any]:
             rows = reader.intervals(tenant, first, last + 1)
             out["tenants"][tenant] = {
                 "intervals": [{k: v for k, v in r.items() if k != "counts"} for r in rows],
-                "meta": client.hgetall(keys.meta(tenant)) and {
-                    k.decode(): int(v) for k, v in client.hgetall(keys.meta(tenant)).items()  # type: ignore[union-attr]
-                },
+                "meta": {_text(k): int(v) for k, v in client.hgetall(keys.meta(tenant)).items()},  # type: ignore[union-attr]
             }
         client.close()
         return out

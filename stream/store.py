@@ -183,7 +183,16 @@ class BatchBuilder:
                 "eid": ev.event_id,
                 "queues": list(ev.queues) if ev.queues is not None else None,
             }
-            ops = [["g", p.key(keys.agents(t), 0), ev.agent_id, ev.ts_ms, ev.event_id, orjson.dumps(state).decode()]]
+            ops = [
+                [
+                    "g",
+                    p.key(keys.agents(t), 0),
+                    ev.agent_id,
+                    ev.ts_ms,
+                    ev.event_id,
+                    orjson.dumps(state).decode(),
+                ]
+            ]
         if bset < 0:
             bset = p.bucket_set(())
         p.e.append([ev.event_id, bset, sums, maxes, ops, ev.ts_ms])
@@ -255,7 +264,9 @@ class StoreWriter:
             builder = self.build(events[i : i + CHUNK_EVENTS])
             for payload in builder.payloads.values():
                 # EVAL (cached by digest in Redis), not EVALSHA: nothing to reload after a restart.
-                fut = asyncio.ensure_future(self.redis.eval(APPLY_LUA, 1, payload.meta_key, payload.encode(now)))
+                fut = asyncio.ensure_future(
+                    self.redis.eval(APPLY_LUA, 1, payload.meta_key, payload.encode(now))
+                )
                 pending.append(fut)
                 await asyncio.sleep(0)  # let the command go out while we build the next chunk
         try:

@@ -25,7 +25,6 @@ from stream.query import KpiReader
 from stream.stack import WorkerProc, stack_env, start_worker, wait_caught_up
 from stream.topics import ensure_topics
 
-
 #: Pipelines write to their own Redis database, so tests that flush database 0 never touch them
 #: (each pipeline also has its own key prefix and topics).
 PIPELINE_DB = 15
@@ -117,9 +116,13 @@ class Pipeline:
             self._note(offsets)
         alive = [w for w in self.workers if w.alive()]
         wait_caught_up(
-            self.redis, self.keys, self.topic, self.last_offsets, timeout=timeout,
+            self.redis,
+            self.keys,
+            self.topic,
+            self.last_offsets,
+            timeout=timeout,
             worker=alive[0] if len(alive) == 1 else None,
-        )  # fmt: skip
+        )
 
     def feed(self, events: Sequence[Mapping[str, Any]], *, batch: int = 1) -> None:
         self.publish(events, batch=batch)

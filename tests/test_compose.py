@@ -51,8 +51,13 @@ def test_workers_scale_and_are_configured_with_real_settings() -> None:
         assert key in fields, f"{key} is not a setting"
     assert env["CALLPULSE_KAFKA_BROKER"] == "kafka://kafka:9092"
     assert env["CALLPULSE_REDIS_URL"].startswith("redis://:${REDIS_PASSWORD")
-    Settings(**{k.removeprefix("CALLPULSE_").lower(): v for k, v in env.items()
-                if f"CALLPULSE_{k.removeprefix('CALLPULSE_')}" in fields and "${" not in v})  # fmt: skip
+    Settings(
+        **{
+            k.removeprefix("CALLPULSE_").lower(): v
+            for k, v in env.items()
+            if f"CALLPULSE_{k.removeprefix('CALLPULSE_')}" in fields and "${" not in v
+        }
+    )
     for dep in ("kafka", "redis"):
         assert worker["depends_on"][dep]["condition"] == "service_healthy"
 

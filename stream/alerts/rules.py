@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -400,6 +401,9 @@ def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
     if not isinstance(raw, dict):
         msg = f"{source} line 1: the top level must be a mapping with 'channels' and 'rules'"
         raise RulesError(msg)
+    if "rules" not in raw:
+        msg = f"{source} line 1: no 'rules' list (write 'rules: []' for none on purpose)"
+        raise RulesError(msg)
     defaults = raw.get("defaults") or {}
     rules = raw.get("rules")
     if isinstance(defaults, dict) and isinstance(rules, list):
@@ -451,11 +455,23 @@ def load_rules(path: Path) -> RuleSet:
 class RulesFile:
     """The rules of a file, re-read when it changes; an invalid file keeps the last good rules.
 
-    ``current()`` is cheap (one ``stat``) and is called on every evaluation tick.
+    ``current()`` is cheap (one ``stat``) and is called on every evaluation tick. A change is
+    read once it has settled — the same modification time and size on two checks in a row, or a
+    modification time ``SETTLE_S`` in the past — so a file caught half-written by an editor is
+    not taken for the new rules (a truncated file can be valid YAML with fewer rules).
     """
 
-    def __init__(self, path: Path, on_change: Callable[[RulesFile], None] | None = None) -> None:
+    SETTLE_S = 1.0
+
+    def __init__(
+        self,
+        path: Path,
+        on_change: Callable[[RulesFile], None] | None = None,
+        clock_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
         self.path = path
+        self._clock_ns = clock_ns
+        self._seen: tuple[int, int] | None = None
         self.rules: RuleSet | None = None
         self.error: str | None = None
         self.version = 0  # bumps on every successful (re)load
@@ -473,9 +489,18 @@ class RulesFile:
     def current(self) -> RuleSet | None:
         with self._mutex:
             stamp = self._stat()
-            if stamp != self._stamp or (stamp is None and self.error is None):
-                self._stamp = stamp
-                self.reload()
+            first = self.rules is None and self.error is None
+            if stamp != self._stamp or first:
+                settled = (
+                    first
+                    or stamp is None
+                    or stamp == self._seen
+                    or self._clock_ns() - stamp[0] >= self.SETTLE_S * 1e9
+                )
+                self._seen = stamp
+                if settled:
+                    self._stamp = stamp
+                    self.reload()
             return self.rules
 
     def reload(self) -> None:

@@ -15,8 +15,13 @@ T0 = 1_795_310_100_000
 
 
 async def read_topic(broker_port: int, topic: str, n: int, timeout: float = 30.0) -> list[dict]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=f"127.0.0.1:{broker_port}", auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None)  # fmt: skip
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=f"127.0.0.1:{broker_port}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
     await consumer.start()
     out: list[dict] = []
     try:
@@ -32,17 +37,44 @@ async def read_topic(broker_port: int, topic: str, n: int, timeout: float = 30.0
 @pytest.mark.slow
 def test_invalid_events_are_dead_lettered_counted_and_do_not_disturb(make_pipeline) -> None:  # type: ignore[no-untyped-def]
     p: Pipeline = make_pipeline()
-    ok = lambda i, **kw: {"event_id": f"ok{i}", "type": "call_offered", "ts": T0 + i, "tenant": "dl",  # noqa: E731
-                          "call_id": f"c{i}", "queue": "q", **kw}  # fmt: skip
+
+    def ok(i: int, **kw: object) -> dict:
+        return {
+            "event_id": f"ok{i}",
+            "type": "call_offered",
+            "ts": T0 + i,
+            "tenant": "dl",
+            "call_id": f"c{i}",
+            "queue": "q",
+            **kw,
+        }
+
     bad_values = [
         (b"{not json", "invalid_json"),
         (b"42", "not_an_object"),
         (orjson.dumps({"event_id": "b1", "type": "call_parked", "ts": T0}), "unknown_type"),
         (orjson.dumps({"event_id": "b2", "type": "call_offered", "ts": T0, "queue": "q"}), "missing_field"),
         (orjson.dumps({**ok(90), "ts": "2026-11-22 09:00"}), "bad_timestamp"),
-        (orjson.dumps({"event_id": "b3", "type": "call_answered", "ts": T0, "call_id": "c", "queue": "q",
-                       "agent_id": "a", "wait_s": -4}), "bad_duration"),  # fmt: skip
-        (orjson.dumps({"event_id": "b4", "type": "agent_state", "ts": T0, "agent_id": "a", "state": "asleep"}), "bad_state"),
+        (
+            orjson.dumps(
+                {
+                    "event_id": "b3",
+                    "type": "call_answered",
+                    "ts": T0,
+                    "call_id": "c",
+                    "queue": "q",
+                    "agent_id": "a",
+                    "wait_s": -4,
+                }
+            ),
+            "bad_duration",
+        ),
+        (
+            orjson.dumps(
+                {"event_id": "b4", "type": "agent_state", "ts": T0, "agent_id": "a", "state": "asleep"}
+            ),
+            "bad_state",
+        ),
         (orjson.dumps({**ok(91), "queue": ["q"]}), "bad_field"),
         (orjson.dumps({**ok(92), "tenant": "no spaces"}), "bad_tenant"),
     ]

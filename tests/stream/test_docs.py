@@ -29,9 +29,24 @@ def test_every_rejection_reason_is_documented() -> None:
 def test_every_key_kind_is_documented() -> None:
     text = (ROOT / "docs/redis.md").read_text()
     k = Keys("cp")
-    samples = [k.interval("t", "q", 1), k.minute("t", "q", 1), k.day("t", "q", "d"), k.queues("t"), k.meta("t"),
-               k.seen("t", "e"), k.call("t", "c"), k.waiting("t", "q"), k.agents("t"), k.abandons("t", "d"),
-               k.answered_callers("t", "d"), k.tenants, k.workers, k.offsets("x"), k.dlq_counts, k.dlq_recent]  # fmt: skip
+    samples = [
+        k.interval("t", "q", 1),
+        k.minute("t", "q", 1),
+        k.day("t", "q", "d"),
+        k.queues("t"),
+        k.meta("t"),
+        k.seen("t", "e"),
+        k.call("t", "c"),
+        k.waiting("t", "q"),
+        k.agents("t"),
+        k.abandons("t", "d"),
+        k.answered_callers("t", "d"),
+        k.tenants,
+        k.workers,
+        k.offsets("x"),
+        k.dlq_counts,
+        k.dlq_recent,
+    ]
     for key in samples:
         parts = key.split(":")
         # per-tenant keys: cp:{t}:kind ; global keys: cp:kind

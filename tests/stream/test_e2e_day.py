@@ -29,14 +29,30 @@ def replayed() -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALLPULSE_")}
     env["CALLPULSE_CONFIG"] = str(DATA / "e2e_center.yaml")
     out = subprocess.run(
-        [sys.executable, "-m", "stream", "replay", str(DATA / "e2e_day.jsonl"), "--embedded", "--timeout", "120"],
-        env=env, capture_output=True, check=True, timeout=170,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "stream",
+            "replay",
+            str(DATA / "e2e_day.jsonl"),
+            "--embedded",
+            "--timeout",
+            "120",
+        ],
+        env=env,
+        capture_output=True,
+        check=True,
+        timeout=170,
+    )
     return json.loads(out.stdout)
 
 
 def row(result: dict, tenant: str, queue: str, start: str) -> dict:
-    rows = [r for r in result["tenants"][tenant]["intervals"] if r["queue"] == queue and r["start_ms"] == ms(start)]
+    rows = [
+        r
+        for r in result["tenants"][tenant]["intervals"]
+        if r["queue"] == queue and r["start_ms"] == ms(start)
+    ]
     assert len(rows) == 1, f"no single row for {tenant}/{queue}/{start}"
     return rows[0]
 
@@ -48,7 +64,14 @@ def test_sh_general_0900(replayed: dict) -> None:
     # Abandoned: c2 (3 s: short, threshold 5 s), c3 (20 s, delivered twice) = 2, short 1.
     # Overflowed: c4 after 30 s.  closed = 2 + 2 + 1 - 1 = 4.
     r = row(replayed, "sh", "general", "2026-11-22T09:00:00+08:00")
-    assert (r["offered"], r["answered"], r["abandoned"], r["short_abandoned"], r["overflowed"], r["closed"]) == (6, 2, 2, 1, 1, 4)
+    assert (
+        r["offered"],
+        r["answered"],
+        r["abandoned"],
+        r["short_abandoned"],
+        r["overflowed"],
+        r["closed"],
+    ) == (6, 2, 2, 1, 1, 4)
     assert r["answer_rate"] == 2 / 4
     assert r["service_level"] == r["service_level_15"] == 1 / 4
     assert r["abandon_rate"] == (2 - 1) / 4
@@ -81,7 +104,12 @@ def test_sh_overflow_target_and_call_without_wrapup(replayed: dict) -> None:
 def test_sh_day_boundary(replayed: dict) -> None:
     # c7 offered 23:59:55 on the 22nd, answered 00:00:05 on the 23rd (local).
     before = row(replayed, "sh", "general", "2026-11-22T23:45:00+08:00")
-    assert (before["offered"], before["closed"], before["answer_rate"], before["service_level"]) == (1, 0, None, None)
+    assert (before["offered"], before["closed"], before["answer_rate"], before["service_level"]) == (
+        1,
+        0,
+        None,
+        None,
+    )
     after = row(replayed, "sh", "general", "2026-11-23T00:00:00+08:00")
     assert (after["offered"], after["answered"], after["aht_s"]) == (0, 1, 120.0)
 
@@ -96,7 +124,14 @@ def test_ny_half_hour_intervals_in_its_own_zone(replayed: dict) -> None:
     # abandoned after 1 s (not short: threshold 0), n3 overflowed after 60 s; n1 ended (300 s),
     # wrapped up (60 s).
     r = row(replayed, "ny", "support", "2026-11-22T10:30:00-05:00")
-    assert (r["offered"], r["answered"], r["abandoned"], r["short_abandoned"], r["overflowed"], r["closed"]) == (2, 1, 1, 0, 1, 3)
+    assert (
+        r["offered"],
+        r["answered"],
+        r["abandoned"],
+        r["short_abandoned"],
+        r["overflowed"],
+        r["closed"],
+    ) == (2, 1, 1, 0, 1, 3)
     assert r["answer_rate"] == 1 / 3 and r["abandon_rate"] == 1 / 3
     assert r["service_level"] == r["service_level_20"] == 1 / 3
     assert (r["asa_s"], r["max_wait_s"], r["aht_s"]) == (20.0, 60.0, 360.0)

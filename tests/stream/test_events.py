@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from stream.errors import InvalidEvent
 from stream.events import (
     REASONS,
     REQUIRED,
@@ -20,7 +21,6 @@ from stream.events import (
     parse_ts,
     to_wire,
 )
-from stream.errors import InvalidEvent
 
 SCHEMA = json.loads(Path("stream/schema/event-v1.json").read_text())
 BASE = {"event_id": "e1", "ts": "2026-11-22T09:15:02.120+08:00", "tenant": "acme"}
@@ -92,8 +92,15 @@ def test_bad_state_and_not_an_object() -> None:
 
 
 def test_tenant_defaults_and_hold_defaults_to_zero() -> None:
-    doc = {"event_id": "x", "type": "call_ended", "ts": 1_795_310_102_120, "call_id": "c", "queue": "q",
-           "agent_id": "a", "talk_s": 1.0004}  # fmt: skip
+    doc = {
+        "event_id": "x",
+        "type": "call_ended",
+        "ts": 1_795_310_102_120,
+        "call_id": "c",
+        "queue": "q",
+        "agent_id": "a",
+        "talk_s": 1.0004,
+    }
     ev = parse_event(doc)
     assert ev.tenant == "default" and ev.hold_ms == 0 and ev.talk_ms == 1000
 
@@ -128,10 +135,21 @@ durations = st.integers(min_value=0, max_value=86_400_000).map(lambda ms: ms / 1
 @st.composite
 def events(draw: st.DrawFn) -> Event:
     etype = draw(st.sampled_from(list(REQUIRED)))
-    doc = {"event_id": draw(names), "type": etype, "ts": draw(st.integers(946_684_800_000, 4_102_444_799_999)),
-           "tenant": draw(names)}  # fmt: skip
-    fields = {"call_id": names, "queue": names, "agent_id": names, "wait_s": durations, "talk_s": durations,
-              "acw_s": durations, "state": st.sampled_from(["available", "aux", "on_call"])}  # fmt: skip
+    doc = {
+        "event_id": draw(names),
+        "type": etype,
+        "ts": draw(st.integers(946_684_800_000, 4_102_444_799_999)),
+        "tenant": draw(names),
+    }
+    fields = {
+        "call_id": names,
+        "queue": names,
+        "agent_id": names,
+        "wait_s": durations,
+        "talk_s": durations,
+        "acw_s": durations,
+        "state": st.sampled_from(["available", "aux", "on_call"]),
+    }
     for f in REQUIRED[etype]:
         doc[f] = draw(fields[f])
     return parse_event(doc)

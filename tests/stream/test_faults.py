@@ -98,7 +98,9 @@ def test_one_of_two_workers_killed(make_pipeline, undisturbed: list[dict[str, An
 
 
 @pytest.mark.slow
-def test_redis_sigkilled_and_restarted_from_its_append_only_file(tansu: Proc, tmp_path, undisturbed: list[dict[str, Any]]) -> None:  # type: ignore[no-untyped-def]
+def test_redis_sigkilled_and_restarted_from_its_append_only_file(
+    tansu: Proc, tmp_path, undisturbed: list[dict[str, Any]]
+) -> None:  # type: ignore[no-untyped-def]
     redis = start_redis(data_dir=tmp_path / "redis", appendonly=True)
     p = Pipeline(tansu, redis, workdir=tmp_path)
     try:

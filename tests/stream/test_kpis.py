@@ -34,10 +34,15 @@ def test_hand_computed_window() -> None:
     """
     knobs = KpiKnobs(sl_thresholds_s=(15,), short_abandon_s=3)
     evs = [ev("call_offered", i) for i in range(10)]
-    evs += [ev("call_answered", i, agent_id="a", wait_ms=w) for i, w in enumerate([5000, 10000, 15000, 15001, 20000, 40000])]
+    evs += [
+        ev("call_answered", i, agent_id="a", wait_ms=w)
+        for i, w in enumerate([5000, 10000, 15000, 15001, 20000, 40000])
+    ]
     evs += [ev("call_abandoned", 10 + i, wait_ms=w) for i, w in enumerate([2000, 8000, 60000])]
     evs += [ev("call_overflowed", 20, wait_ms=30000)]
-    evs += [ev("call_ended", 30 + i, agent_id="a", talk_ms=100_000 + i * 1000, hold_ms=10_000) for i in range(4)]
+    evs += [
+        ev("call_ended", 30 + i, agent_id="a", talk_ms=100_000 + i * 1000, hold_ms=10_000) for i in range(4)
+    ]
     evs += [ev("wrapup_ended", 40 + i, agent_id="a", acw_ms=20_000) for i in range(3)]
     c = fold(evs, knobs)
     k = compute(c, knobs)
@@ -75,8 +80,12 @@ def test_only_short_abandons_gives_no_rate_not_zero() -> None:
 
 def test_threshold_is_inclusive_and_short_is_exclusive() -> None:
     knobs = KpiKnobs(sl_thresholds_s=(15,), short_abandon_s=5)
-    assert event_deltas(ev("call_answered", agent_id="a", wait_ms=15000), knobs).sums["answered_within_15"] == 1
-    assert "answered_within_15" not in event_deltas(ev("call_answered", agent_id="a", wait_ms=15001), knobs).sums
+    assert (
+        event_deltas(ev("call_answered", agent_id="a", wait_ms=15000), knobs).sums["answered_within_15"] == 1
+    )
+    assert (
+        "answered_within_15" not in event_deltas(ev("call_answered", agent_id="a", wait_ms=15001), knobs).sums
+    )
     assert "short_abandoned" not in event_deltas(ev("call_abandoned", wait_ms=5000), knobs).sums
     assert event_deltas(ev("call_abandoned", wait_ms=4999), knobs).sums["short_abandoned"] == 1
 
@@ -115,7 +124,10 @@ event_list = st.lists(
 @given(event_list, st.integers(0, 40))
 def test_merging_two_windows_equals_folding_both(items: list, cut: int) -> None:
     knobs = KpiKnobs(sl_thresholds_s=(15, 30), short_abandon_s=3)
-    evs = [ev(t, i, agent_id="a", wait_ms=w) if t == "call_answered" else ev(t, i, wait_ms=w) for i, (t, w) in enumerate(items)]
+    evs = [
+        ev(t, i, agent_id="a", wait_ms=w) if t == "call_answered" else ev(t, i, wait_ms=w)
+        for i, (t, w) in enumerate(items)
+    ]
     assert merge(fold(evs[:cut], knobs), fold(evs[cut:], knobs)) == fold(evs, knobs)
     k = compute(fold(evs, knobs), knobs)
     for name in ("answer_rate", "abandon_rate", "service_level"):

@@ -9,11 +9,26 @@ def test_feed_and_read(pipeline: Pipeline, unique: str) -> None:
     tenant = f"t{unique}"
     pipeline.feed(
         [
-            {"event_id": "o1", "type": "call_offered", "ts": T0, "tenant": tenant, "call_id": "c1", "queue": "q"},
-            {"event_id": "a1", "type": "call_answered", "ts": T0 + 5000, "tenant": tenant,
-             "call_id": "c1", "queue": "q", "agent_id": "a", "wait_s": 5},
+            {
+                "event_id": "o1",
+                "type": "call_offered",
+                "ts": T0,
+                "tenant": tenant,
+                "call_id": "c1",
+                "queue": "q",
+            },
+            {
+                "event_id": "a1",
+                "type": "call_answered",
+                "ts": T0 + 5000,
+                "tenant": tenant,
+                "call_id": "c1",
+                "queue": "q",
+                "agent_id": "a",
+                "wait_s": 5,
+            },
         ]
-    )  # fmt: skip
+    )
     tot = pipeline.totals(tenant)
     assert (tot["offered"], tot["answered"], tot["service_level"]) == (1, 1, 1.0)
     rows = pipeline.intervals(tenant, "q", T0, T0 + 900_000)

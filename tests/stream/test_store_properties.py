@@ -51,23 +51,50 @@ def call_streams(draw: st.DrawFn) -> list[Event]:
         wait = draw(st.integers(0, 120_000))
         outcome = draw(st.sampled_from(["answered", "abandoned", "overflowed", "waiting"]))
 
-        def mk(etype: str, ts: int, **kw: object) -> Event:
-            return Event(event_id=f"{cid}-{etype}-{len(events)}", type=etype, ts_ms=ts, tenant=tenant, call_id=cid, **kw)  # type: ignore[arg-type]
+        def mk(etype: str, ts: int, tenant: str = tenant, cid: str = cid, **kw: object) -> Event:
+            return Event(
+                event_id=f"{cid}-{etype}-{len(events)}",
+                type=etype,
+                ts_ms=ts,
+                tenant=tenant,
+                call_id=cid,
+                **kw,
+            )  # type: ignore[arg-type]
 
         events.append(mk("call_offered", t, queue=queue, caller=caller))
         if outcome == "answered":
             events.append(mk("call_answered", t + wait, queue=queue, agent_id="a1", wait_ms=wait))
             talk = draw(st.integers(0, 600_000))
-            events.append(mk("call_ended", t + wait + talk, queue=queue, agent_id="a1", talk_ms=talk, hold_ms=draw(st.integers(0, 60_000))))
+            events.append(
+                mk(
+                    "call_ended",
+                    t + wait + talk,
+                    queue=queue,
+                    agent_id="a1",
+                    talk_ms=talk,
+                    hold_ms=draw(st.integers(0, 60_000)),
+                )
+            )
             if draw(st.booleans()):
-                events.append(mk("wrapup_ended", t + wait + talk + 30_000, queue=queue, agent_id="a1", acw_ms=30_000))
+                events.append(
+                    mk("wrapup_ended", t + wait + talk + 30_000, queue=queue, agent_id="a1", acw_ms=30_000)
+                )
         elif outcome == "abandoned":
             events.append(mk("call_abandoned", t + wait, queue=queue, wait_ms=wait))
         elif outcome == "overflowed":
             events.append(mk("call_overflowed", t + wait, queue=queue, wait_ms=wait, to_queue="vip"))
         if draw(st.booleans()):
-            events.append(Event(event_id=f"ag-{i}", type="agent_state", ts_ms=t, tenant=tenant, agent_id=f"a{i % 3}",
-                                state=draw(st.sampled_from(["available", "aux", "on_call"])), queues=(queue,)))  # fmt: skip
+            events.append(
+                Event(
+                    event_id=f"ag-{i}",
+                    type="agent_state",
+                    ts_ms=t,
+                    tenant=tenant,
+                    agent_id=f"a{i % 3}",
+                    state=draw(st.sampled_from(["available", "aux", "on_call"])),
+                    queues=(queue,),
+                )
+            )
     return events
 
 
@@ -80,13 +107,19 @@ def reference(events: list[Event]) -> dict[str, dict[str, int]]:
             continue
         cfg = CENTER.tenant(ev.tenant)
         day = business_day(ev.ts_ms, cfg.tz, cfg.day_start_hour).isoformat()
-        groups[keys.interval(ev.tenant, ev.queue, interval_start(ev.ts_ms, cfg.tz, cfg.interval_minutes))].append(ev)  # type: ignore[arg-type]
+        groups[
+            keys.interval(ev.tenant, ev.queue, interval_start(ev.ts_ms, cfg.tz, cfg.interval_minutes))
+        ].append(ev)  # type: ignore[arg-type]
         groups[keys.minute(ev.tenant, ev.queue, minute_start(ev.ts_ms))].append(ev)  # type: ignore[arg-type]
         groups[keys.day(ev.tenant, ev.queue, day)].append(ev)  # type: ignore[arg-type]
     out = {}
     for key, evs in groups.items():
         ev0 = evs[0]
-        out[key] = {k: v for k, v in fold(evs, CENTER.tenant(ev0.tenant).knobs(ev0.queue)).items() if v or k.startswith("max_")}
+        out[key] = {
+            k: v
+            for k, v in fold(evs, CENTER.tenant(ev0.tenant).knobs(ev0.queue)).items()
+            if v or k.startswith("max_")
+        }
     return out
 
 
@@ -95,7 +128,9 @@ def stored(client: redis_lib.Redis) -> dict[str, dict[str, int]]:
     for key in client.scan_iter(match="prop:*", count=1000):
         k = key.decode()
         if any(f":{kind}:" in k for kind in ("iv", "mn", "day")):
-            out[k] = {f.decode(): int(v) for f, v in client.hgetall(key).items() if int(v) or f.startswith(b"max_")}
+            out[k] = {
+                f.decode(): int(v) for f, v in client.hgetall(key).items() if int(v) or f.startswith(b"max_")
+            }
     return out
 
 
@@ -112,7 +147,9 @@ def apply_all(port: int, batches: list[list[Event]]) -> None:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(call_streams(), st.randoms(use_true_random=False), st.integers(1, 30), st.floats(0, 0.5))
-def test_redis_equals_in_memory_fold(redis_proc: Proc, events: list[Event], rnd: random.Random, max_batch: int, dup_share: float) -> None:
+def test_redis_equals_in_memory_fold(
+    redis_proc: Proc, events: list[Event], rnd: random.Random, max_batch: int, dup_share: float
+) -> None:
     client = redis_lib.Redis(port=redis_proc.port, db=PROP_DB)
     client.flushdb()
     # Duplicate some events (a source or Kafka delivering twice), shuffle, split at random.
@@ -131,7 +168,11 @@ def test_redis_equals_in_memory_fold(redis_proc: Proc, events: list[Event], rnd:
     assert meta_events == len(events)
     # Live state is order-independent too: waiting = offered with no exit in that queue.
     for tenant in ("sh", "ny", "plain"):
-        exits = {(e.call_id, e.queue) for e in events if e.tenant == tenant and e.type in ("call_answered", "call_abandoned", "call_overflowed")}
+        exits = {
+            (e.call_id, e.queue)
+            for e in events
+            if e.tenant == tenant and e.type in ("call_answered", "call_abandoned", "call_overflowed")
+        }
         expect_wait: dict[str, int] = defaultdict(int)
         for e in events:
             if e.tenant == tenant and e.type == "call_offered" and (e.call_id, e.queue) not in exits:
@@ -159,7 +200,9 @@ def test_callback_list_marks_callers_who_got_through(redis_proc: Proc) -> None:
         Event("3", "call_offered", t + 1000, "plain", call_id="y", queue="general", caller="p2"),
         Event("4", "call_abandoned", t + 9000, "plain", call_id="y", queue="general", wait_ms=8000),
         Event("5", "call_offered", t + 600_000, "plain", call_id="z", queue="vip", caller="p1"),
-        Event("6", "call_answered", t + 605_000, "plain", call_id="z", queue="vip", agent_id="a", wait_ms=5000),
+        Event(
+            "6", "call_answered", t + 605_000, "plain", call_id="z", queue="vip", agent_id="a", wait_ms=5000
+        ),
     ]
     redis_client = redis_lib.Redis(port=redis_proc.port, db=PROP_DB)
     redis_client.flushdb()

@@ -65,8 +65,11 @@ def test_rolling_minutes_are_the_current_and_previous_ones() -> None:
     assert mins[-1] == minute_start(now) and mins[0] == minute_start(now) - 4 * 60_000
 
 
-@given(st.integers(946_684_800_000, 4_102_444_799_999), st.sampled_from([15, 30, 60]),
-       st.sampled_from([SH, KTM, NY, ZoneInfo("UTC")]))  # fmt: skip
+@given(
+    st.integers(946_684_800_000, 4_102_444_799_999),
+    st.sampled_from([15, 30, 60]),
+    st.sampled_from([SH, KTM, NY, ZoneInfo("UTC")]),
+)
 def test_interval_contains_its_instant(ts: int, minutes: int, tz: ZoneInfo) -> None:
     s = interval_start(ts, tz, minutes)
     (span,) = [sp for sp in intervals_between(ts, ts + 1, tz, minutes)]
