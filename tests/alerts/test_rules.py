@@ -186,9 +186,23 @@ def test_reload_keeps_last_good_rules(tmp_path: Path) -> None:
     assert rf.current() is first  # the last good rules stay
     assert rf.error is not None and "line 10" in rf.error and "rules[0].for" in rf.error
     path.write_text(GOOD.replace("for: 2s", "for: 3s"))
+    assert rf.current() is first  # a fresh change is read once it has settled: on the next check
     kept = rf.current()
     assert kept is not None and kept.rules[0].for_s == 3 and rf.error is None and rf.version == 2
     assert seen[0] is None and seen[1] is not None and seen[2] is None
+
+
+def test_half_written_file_is_not_taken(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.yaml"
+    path.write_text(GOOD)
+    rf = RulesFile(path)
+    first = rf.current()
+    path.write_text("")  # an editor caught mid-write
+    assert rf.current() is first  # not settled yet
+    assert rf.current() is first and rf.error is not None and "no 'rules' list" in rf.error
+    with pytest.raises(RulesError, match="no 'rules' list"):
+        parse_rules("channels: {}\n")
+    assert parse_rules("rules: []\n").rules == ()
 
 
 def test_missing_file_reports_once(tmp_path: Path) -> None:
