@@ -17,10 +17,17 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 import streamlit as st  # noqa: E402
+from streamlit import config as _st_config  # noqa: E402
+
+from dashboard.i18n import t  # noqa: E402
 
 VIEWS = Path(__file__).resolve().parent / "views"
 
-from dashboard.i18n import t  # noqa: E402
+# Streamlit runs a full gc.collect() after every script run: with pandas and Plotly loaded that
+# was 85 ms of CPU per wall-board tick per session (measured, docs/dashboard.md) — more than the
+# board itself. Python's own generational GC still runs; only the forced full pass is skipped.
+# (Same as `--runner.postScriptGC false` / STREAMLIT_RUNNER_POST_SCRIPT_GC=false.)
+_st_config.set_option("runner.postScriptGC", False)
 
 
 def run() -> None:
