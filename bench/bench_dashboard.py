@@ -63,7 +63,8 @@ def build_times(url: str, prefix: str, cfg_path: Path, n: int, now: int, runs: i
         t1 = time.perf_counter()
         html = wall.render(data, cfg, {q: src.label(seed.TENANT, q) for q in data.queues}, "zh")
         t2 = time.perf_counter()
-        assert data.problem is None and data.snapshot is not None and len(data.snapshot.queues) == n, data.problem
+        assert data.problem is None and data.snapshot is not None, data.problem
+        assert len(data.snapshot.queues) == n
         assert 0 < html.count('class="tile ') <= min(n, src.dash.tiles_per_page)
         if i >= 2:  # warm-up
             reads.append((t1 - t0) * 1000)
@@ -157,7 +158,8 @@ def server_cpu(env: dict[str, str], n: int, seconds: float, work: Path) -> dict[
         stats = asyncio.run(_sessions(base, n, seconds, query))
         th.join()
     runs_per_s = stats["runs"] / (seconds + 3)
-    return {"cores": result["cores"], "runs_per_s": runs_per_s, "kb_per_s": stats["bytes"] / 1024 / (seconds + 3)}
+    kb_per_s = stats["bytes"] / 1024 / (seconds + 3)
+    return {"cores": result["cores"], "runs_per_s": runs_per_s, "kb_per_s": kb_per_s}
 
 
 def _server_pid(base: str) -> int:
@@ -191,7 +193,8 @@ def main() -> None:
         config["tenants"][seed.TENANT]["groups"].update({"g12": _queues(12), "g50": _queues(50)})
         cfg_path = seed.write_config(work / "center.yaml", config)
         now = int(time.time() * 1000)
-        seed.fill(url, prefix, CenterConfig.load(cfg_path), seed.floor_events(seed.TENANT, _queues(50), now), now)
+        events = seed.floor_events(seed.TENANT, _queues(50), now)
+        seed.fill(url, prefix, CenterConfig.load(cfg_path), events, now)
         print("CallPulse dashboard bench (wall board)")
         for n in (12, 50):
             r = build_times(url, prefix, cfg_path, n, now)

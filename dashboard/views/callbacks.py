@@ -31,6 +31,7 @@ def render() -> None:
         t("queues", lang),
         src.queues(tenant, now),
         key="cb_queues",
+        placeholder=t("all_queues", lang),
         format_func=lambda q: src.label(tenant, q),
     )
     pending_only = st.toggle(t("cb_pending_only", lang), key="cb_pending")

@@ -52,6 +52,11 @@ def _x(src: Source, tenant: str, rows: list[KpiRow], shift: int = 0) -> list[obj
 
 def charts(src: Source, rep: RangeReport, lang: str) -> list[go.Figure]:
     tenant, rows, old = rep.tenant, rep.totals, rep.last_week
+    busy = [i for i, r in enumerate(rows) if r["offered"] or r["closed"]]
+    if busy:  # keep the axis on the hours with traffic (a whole empty day squeezes the bars)
+        rows = rows[busy[0] : busy[-1] + 1]
+        lo, hi = rows[0]["start_ms"], rows[-1]["start_ms"]
+        old = [r for r in old if lo <= r["start_ms"] + WEEK_MS <= hi]
     x, xo = _x(src, tenant, rows), _x(src, tenant, old, WEEK_MS)
     lw = t("ov_last_week", lang)
     layout = {

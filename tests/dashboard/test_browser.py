@@ -148,7 +148,8 @@ def test_wall_board_language_by_url(live, browser: Browser) -> None:
 def test_manager_pages_render(live, browser: Browser, name: str) -> None:
     _, url, _ = live
     page = browser.new_page(viewport={"width": 1440, "height": 900})
-    page.goto(f"{url}/{name}?tenant={seed.TENANT}&lang=zh")
+    path = "" if name == "overview" else name  # the default page lives at /
+    page.goto(f"{url}/{path}?tenant={seed.TENANT}&lang=zh")
     page.wait_for_selector("h1", timeout=30_000)
     if name == "overview":
         page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
@@ -156,6 +157,7 @@ def test_manager_pages_render(live, browser: Browser, name: str) -> None:
         page.wait_for_selector('[data-testid="stDataFrame"]', timeout=30_000)
     page.wait_for_timeout(800)
     assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.get_by_text("Page not found").count() == 0
     page.screenshot(path=str(SCREENSHOTS / f"manager-{name}.png"), full_page=True)
     page.close()
 

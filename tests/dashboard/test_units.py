@@ -16,7 +16,15 @@ from stream.config import CenterConfig
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(None, "—"), (0, "00:00"), (5.4, "00:05"), (83, "01:23"), (599.6, "10:00"), (3600, "1:00:00"), (-3, "00:00")],
+    [
+        (None, "—"),
+        (0, "00:00"),
+        (5.4, "00:05"),
+        (83, "01:23"),
+        (599.6, "10:00"),
+        (3600, "1:00:00"),
+        (-3, "00:00"),
+    ],
 )
 def test_mmss(seconds: float | None, text: str) -> None:
     assert fmt.mmss(seconds) == text
