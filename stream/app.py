@@ -1,8 +1,8 @@
 """The one ``faust.App``: a Kafka consumer group whose agent folds call events into Redis.
 
 Built by :func:`create_app` from the settings (no import-time configuration). One agent reads
-the events topic in batches (``take_events``: Faust acks a batch only after the loop body has
-written it), a timer writes the worker heartbeat, and a second timer evaluates alert rules when
+the events topic into micro-batches (``stream/batcher.py``: acknowledged only after the Redis
+write, while the next batch fills), a timer writes the worker heartbeat, and a second timer evaluates alert rules when
 ``CALLPULSE_ALERTS_RULES`` is set (``stream/alerts``).
 
 No Faust tables: on Tansu, changelog recovery loses data (PLATFORM-NOTES), and Redis is the
@@ -14,12 +14,14 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import faust
 import redis.asyncio as aioredis
 
+from stream.batcher import Batcher
 from stream.config import Settings
 from stream.keys import Keys
 from stream.processor import BatchProcessor, Message
@@ -108,14 +110,24 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.agent(events_topic, name="fold-events")
     async def fold_events(stream: faust.StreamT) -> None:
-        batches = stream.take_events(settings.batch_max, within=settings.batch_within_s)  # type: ignore[attr-defined]
-        async for batch in batches:
+        manual = stream.noack()  # acked by the batcher, after the Redis write
+
+        async def write(batch: Sequence[faust.EventT]) -> None:
             msgs = [
                 Message(e.message.topic, e.message.partition, e.message.offset, e.message.value)
                 for e in batch
             ]
             result = await processor().process(msgs)
             log.debug("batch of %d messages: %s", len(msgs), result)
+
+        batcher: Batcher[faust.EventT] = Batcher(
+            write, manual.ack, max_events=settings.batch_max, within_s=settings.batch_within_s
+        )
+        try:
+            async for event in manual.events():
+                await batcher.add(event)
+        finally:
+            await batcher.drain()
 
     @app.timer(interval=1.0, name="heartbeat")
     async def heartbeat() -> None:
