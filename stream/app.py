@@ -2,8 +2,8 @@
 
 Built by :func:`create_app` from the settings (no import-time configuration). One agent reads
 the events topic into micro-batches (``stream/batcher.py``: acknowledged only after the Redis
-write, while the next batch fills), a timer writes the worker heartbeat, and a second timer evaluates alert rules when
-``CALLPULSE_ALERTS_RULES`` is set (``stream/alerts``).
+write, while the next batch fills), a timer writes the worker heartbeat, and alert timers run
+when ``CALLPULSE_ALERTS_RULES`` is set (``stream/alerts``).
 
 No Faust tables: on Tansu, changelog recovery loses data (PLATFORM-NOTES), and Redis is the
 store anyway; the worker is stateless and any number of them share the partitions.
@@ -110,7 +110,7 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.agent(events_topic, name="fold-events")
     async def fold_events(stream: faust.StreamT) -> None:
-        manual = stream.noack()  # acked by the batcher, after the Redis write
+        manual = stream.noack()  # type: ignore[attr-defined]  # acked by the batcher, after the write
 
         async def write(batch: Sequence[faust.EventT]) -> None:
             msgs = [
