@@ -280,14 +280,19 @@ class Source:
         if queues is None:
             return WallData(tenant, group, [], now_ms, None, None, "unknown_group", None)
         key = (tenant, tuple(queues))
-        alerts = self.firing_alerts(tenant, now_ms)
+        firing_key = f"{self.keys.alert_prefix(tenant)}:firing"
         try:
             self.round_trips += 1
-            snap = self.reader.snapshot(tenant, now_ms, queues)
+            # One round trip per tick: the firing alerts ride along with the snapshot.
+            snap = self.reader.snapshot(tenant, now_ms, queues, extra=lambda pipe: pipe.hgetall(firing_key))
         except redis_lib.RedisError as e:
             log.warning("wall board read failed: %s", e)
             read_ms, old = self._last_good.get(key, (None, None))
-            return WallData(tenant, group, queues, now_ms, old, read_ms, "redis_down", None, alerts)
+            return WallData(tenant, group, queues, now_ms, old, read_ms, "redis_down", None, [])
+        alerts = sorted(
+            (a for k, v in snap.extra[0].items() if (a := parse_alert(_s(k), v)) is not None),
+            key=_severity_rank,
+        )
         self._last_good[key] = (now_ms, snap)
         self._sample_agents(tenant, now_ms, snap.agents)
         age = snap.heartbeat_age_s

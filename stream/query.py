@@ -8,7 +8,7 @@ round trip. Counters are summed with :func:`stream.kpis.merge` and turned into r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -80,6 +80,7 @@ class TenantSnapshot:
     meta: dict[str, int]
     workers: dict[str, int]  # worker id -> last heartbeat wall ms
     deadletter: dict[str, int] = field(default_factory=dict)
+    extra: list[Any] = field(default_factory=list)  # replies of the caller's extra commands
 
     @property
     def heartbeat_age_s(self) -> float | None:
@@ -272,7 +273,18 @@ class KpiReader:
         return rows
 
     # -- the wall board's snapshot: one round trip -----------------------------------------------
-    def snapshot(self, tenant: str, now_ms: int, queues: Sequence[str] | None = None) -> TenantSnapshot:
+    def snapshot(
+        self,
+        tenant: str,
+        now_ms: int,
+        queues: Sequence[str] | None = None,
+        extra: Callable[[Any], None] | None = None,
+    ) -> TenantSnapshot:
+        """Everything the wall board shows, in one pipelined round trip.
+
+        ``extra(pipe)`` may queue more commands in the same round trip (the dashboard reads the
+        firing alerts this way); their replies are in ``TenantSnapshot.extra``.
+        """
         cfg = self.center.tenant(tenant)
         qs = list(queues) if queues is not None else self.queues(tenant)
         iv_start = interval_start(now_ms, cfg.tz, cfg.interval_minutes)
@@ -291,7 +303,11 @@ class KpiReader:
         pipe.hgetall(self.keys.meta(tenant))
         pipe.hgetall(self.keys.workers)
         pipe.hgetall(self.keys.dlq_counts)
+        n_fixed = len(pipe.command_stack)
+        if extra is not None:
+            extra(pipe)
         raw = pipe.execute()
+        extra_replies = raw[n_fixed:]
         per_q = 2 + len(mins) + 2
         agents = parse_agents(raw[len(qs) * per_q])
         meta = _counts(raw[len(qs) * per_q + 1])
@@ -343,7 +359,7 @@ class KpiReader:
             tot_oldest,
             agent_counts(agents),
         )
-        return TenantSnapshot(tenant, now_ms, views, totals, agents, meta, workers, dlq)
+        return TenantSnapshot(tenant, now_ms, views, totals, agents, meta, workers, dlq, extra_replies)
 
     def _view(
         self,

@@ -99,11 +99,14 @@ def format_duration(seconds: float, lang: Lang) -> str:
 
 
 def dashboard_link(base: str, tenant: str, queue: str) -> str:
-    """The alerts page of the dashboard for a tenant and queue (``*`` = the whole tenant)."""
-    params = {"page": "alerts", "tenant": tenant}
+    """The dashboard's alerts page for a tenant and queue (``*`` = the whole tenant).
+
+    Streamlit serves each manager page at its own path (``dashboard/app.py``: ``/alerts``).
+    """
+    params = {"tenant": tenant}
     if queue not in ("*", "@total"):
         params["queue"] = queue
-    return f"{base.rstrip('/')}/?{urlencode(params)}"
+    return f"{base.rstrip('/')}/alerts?{urlencode(params)}"
 
 
 class _Strict(dict):  # type: ignore[type-arg]
@@ -195,7 +198,7 @@ def render(facts: AlertFacts, lang: Lang, tz: tzinfo, template: str | None = Non
             if facts.kind != "resolved"
             else f"告警开始：{since}，共持续 {duration}"
         )
-        link = f"监控大屏：{facts.link}"
+        link = f"告警详情：{facts.link}"
     else:
         title = f"{kind} [{sev}] {facts.rule} · {where}"
         place = f"Where: tenant {facts.tenant}" + (
@@ -206,7 +209,7 @@ def render(facts: AlertFacts, lang: Lang, tz: tzinfo, template: str | None = Non
             if facts.kind != "resolved"
             else f"Was firing since: {since} ({duration})"
         )
-        link = f"Wall board: {facts.link}"
+        link = f"Details: {facts.link}"
     return title, "\n".join([headline, place, when, link])
 
 

@@ -104,7 +104,7 @@ def test_fires_after_for_repeats_after_cooldown_recovers_once_and_respects_min_v
     assert first["_at_ms"] >= pending["ts_ms"] + 2000  # not before `for`
     assert "Service level (15 s) (last 5 min) is 0.0%, threshold < 80.0% (critical)" in first["message"]
     assert f"Where: tenant {tenant}, queue sales" in first["message"]
-    assert f"http://board.test:8501/?page=alerts&tenant={tenant}&queue=sales" in first["message"]
+    assert f"http://board.test:8501/alerts?tenant={tenant}&queue=sales" in first["message"]
     zh = wait_for(lambda: hook.messages(path="zh"), 10, "the zh message", p)[0]
     assert zh["title"].startswith("【告警】sl_low") and "15秒接通率（近5分钟）当前 0.0%" in zh["message"]
     entry = firing(p, tenant)["sl_low|sales"]

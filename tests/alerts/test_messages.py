@@ -30,7 +30,7 @@ def test_english() -> None:
         "Service level (15 s) (last 15 min) is 72.0%, threshold < 80.0% (critical)",
         "Where: tenant acme, queue sales",
         "Since: 2026-11-22 09:15:00 +0800 (5m 0s)",
-        "Wall board: http://board:8501/?page=alerts&tenant=acme&queue=sales",
+        "Details: http://board:8501/alerts?tenant=acme&queue=sales",
     ]
 
 
@@ -41,7 +41,7 @@ def test_chinese_uses_the_glossary() -> None:
     assert (
         "位置：租户 acme，队列 sales" in body and "开始时间：2026-11-22 09:15:00 +0800，持续 5分0秒" in body
     )
-    assert "监控大屏：http://board:8501/?page=alerts&tenant=acme&queue=sales" in body
+    assert "告警详情：http://board:8501/alerts?tenant=acme&queue=sales" in body
     _, rec = render(FACTS.__class__(**{**FACTS.__dict__, "kind": "resolved", "value": 0.85}), "zh", SH)
     assert rec.startswith("15秒接通率（近15分钟）已恢复：当前 85.0%")
 
@@ -52,7 +52,7 @@ def test_template_replaces_the_headline_only() -> None:
     assert (
         lines[0] == "sales: SL 72.0% (limit 80.0%)"
         and lines[1].startswith("Where:")
-        and "Wall board" in lines[3]
+        and "Details" in lines[3]
     )
     assert check_template("{queue} {nope}") is not None and check_template("{queue} {{literal}}") is None
 
