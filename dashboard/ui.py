@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
@@ -153,3 +154,34 @@ def range_inputs(src: Source, tenant: str, lang: str, now: int, key: str) -> tup
         s, e = src.day_span(tenant, first, (last - first).days + 1)
         return max(s, int(start.timestamp() * 1000)), e, gran
     return int(start.timestamp() * 1000), int(end.timestamp() * 1000), gran
+
+
+@dataclass(frozen=True)
+class Page:
+    """What every manager page starts from."""
+
+    src: Source
+    now: int
+    tenant: str
+    lang: str
+
+
+def page(title_key: str) -> Page | None:
+    """The manager pages' common start: data source, styles, sidebar pickers and title.
+
+    Returns ``None`` (after saying why on the page) when there is nothing to show: a
+    configuration error, or no tenant yet.
+    """
+    try:
+        src = source()
+    except ConfigError as e:
+        config_error(e)
+        return None
+    st.html(MANAGER_CSS)
+    now = now_ms()
+    tenant, lang = sidebar(src, now)
+    st.title(t(title_key, lang))
+    if tenant is None:
+        st.info(t("no_tenant", lang))
+        return None
+    return Page(src, now, tenant, lang)

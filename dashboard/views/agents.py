@@ -8,24 +8,15 @@ import streamlit as st
 
 from dashboard import fmt, ui
 from dashboard.i18n import t
-from stream.errors import ConfigError
 
 STATES = ("available", "on_call", "wrap_up", "aux", "logged_out")
 
 
 def render() -> None:
-    try:
-        src = ui.source()
-    except ConfigError as e:
-        ui.config_error(e)
+    page = ui.page("ag_title")
+    if page is None:
         return
-    st.html(ui.MANAGER_CSS)
-    now = ui.now_ms()
-    tenant, lang = ui.sidebar(src, now)
-    st.title(t("ag_title", lang))
-    if tenant is None:
-        st.info(t("no_tenant", lang))
-        return
+    src, now, tenant, lang = page.src, page.now, page.tenant, page.lang
     view = src.agents_view(tenant, now)
     tz = src.tenant_cfg(tenant).tz
     cols = st.columns(len(STATES))

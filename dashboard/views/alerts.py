@@ -11,22 +11,13 @@ import streamlit as st
 
 from dashboard import fmt, ui
 from dashboard.i18n import t
-from stream.errors import ConfigError
 
 
 def render() -> None:
-    try:
-        src = ui.source()
-    except ConfigError as e:
-        ui.config_error(e)
+    page = ui.page("al_title")
+    if page is None:
         return
-    st.html(ui.MANAGER_CSS)
-    now = ui.now_ms()
-    tenant, lang = ui.sidebar(src, now)
-    st.title(t("al_title", lang))
-    if tenant is None:
-        st.info(t("no_tenant", lang))
-        return
+    src, tenant, lang = page.src, page.tenant, page.lang
     view = src.alerts_view(tenant)
     tz = src.tenant_cfg(tenant).tz
     st.subheader(t("al_firing", lang))

@@ -8,22 +8,13 @@ import streamlit as st
 
 from dashboard import fmt, ui
 from dashboard.i18n import t
-from stream.errors import ConfigError
 
 
 def render() -> None:
-    try:
-        src = ui.source()
-    except ConfigError as e:
-        ui.config_error(e)
+    page = ui.page("cb_title")
+    if page is None:
         return
-    st.html(ui.MANAGER_CSS)
-    now = ui.now_ms()
-    tenant, lang = ui.sidebar(src, now)
-    st.title(t("cb_title", lang))
-    if tenant is None:
-        st.info(t("no_tenant", lang))
-        return
+    src, now, tenant, lang = page.src, page.now, page.tenant, page.lang
     st.caption(t("cb_caption", lang))
     c1, c2 = st.columns([1, 3])
     day = c1.date_input(t("date", lang), value=src.today(tenant, now), key="cb_day")

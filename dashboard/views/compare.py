@@ -8,22 +8,13 @@ import streamlit as st
 from dashboard import ui
 from dashboard.i18n import t
 from dashboard.views.overview import interval_frame, kpi_columns
-from stream.errors import ConfigError
 
 
 def render() -> None:
-    try:
-        src = ui.source()
-    except ConfigError as e:
-        ui.config_error(e)
+    page = ui.page("cmp_title")
+    if page is None:
         return
-    st.html(ui.MANAGER_CSS)
-    now = ui.now_ms()
-    tenant, lang = ui.sidebar(src, now)
-    st.title(t("cmp_title", lang))
-    if tenant is None:
-        st.info(t("no_tenant", lang))
-        return
+    src, now, tenant, lang = page.src, page.now, page.tenant, page.lang
     queues = ui.queue_picker(src, tenant, lang, now, "cmp")
     start, end, gran = ui.range_inputs(src, tenant, lang, now, "cmp")
     rep = src.range_report(tenant, queues, start, end, gran)

@@ -10,7 +10,6 @@ import streamlit as st
 from dashboard import fmt, ui
 from dashboard.data import RangeReport, Source
 from dashboard.i18n import t
-from stream.errors import ConfigError
 from stream.query import KpiRow
 
 WEEK_MS = 7 * 86_400_000
@@ -110,18 +109,10 @@ def charts(src: Source, rep: RangeReport, lang: str) -> list[go.Figure]:
 
 
 def render() -> None:
-    try:
-        src = ui.source()
-    except ConfigError as e:
-        ui.config_error(e)
+    page = ui.page("ov_title")
+    if page is None:
         return
-    st.html(ui.MANAGER_CSS)
-    now = ui.now_ms()
-    tenant, lang = ui.sidebar(src, now)
-    st.title(t("ov_title", lang))
-    if tenant is None:
-        st.info(t("no_tenant", lang))
-        return
+    src, now, tenant, lang = page.src, page.now, page.tenant, page.lang
     queues = ui.queue_picker(src, tenant, lang, now, "ov")
     start, end, gran = ui.range_inputs(src, tenant, lang, now, "ov")
     rep = src.range_report(tenant, queues, start, end, gran)
