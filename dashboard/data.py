@@ -114,7 +114,7 @@ class AgentsView:
     agents: list[AgentRow]
     counts: dict[str, int]
     over_limit: set[str]  # agent ids whose aux / wrap-up passed its limit
-    samples: list[tuple[int, dict[str, int]]]  # (ms, counts) sampled by this process
+    samples: list[tuple[int, dict[str, int]]]  # (ms, counts): workers' minute samples
 
 
 @dataclass
@@ -379,7 +379,7 @@ class Source:
 
     def agents_view(self, tenant: str, now_ms: int) -> AgentsView:
         self.round_trips += 1
-        agents = self.reader.agents(tenant)
+        agents, stored = self.reader.agents_and_history(tenant, now_ms - 86_400_000, now_ms + 1)
         self._sample_agents(tenant, now_ms, agents)
         over = set()
         for a in agents:
@@ -388,7 +388,10 @@ class Source:
                 a.state == "wrap_up" and t_s > self.dash.wrapup_limit_s
             ):
                 over.add(a.agent_id)
-        return AgentsView(agents, agent_counts(agents), over, list(self._samples.get(tenant, ())))
+        # History as the workers sampled it (survives dashboard restarts); this process's own
+        # samples fill in where the workers wrote none (e.g. alerting-only deployments).
+        history = stored or list(self._samples.get(tenant, ()))
+        return AgentsView(agents, agent_counts(agents), over, history)
 
     def _sample_agents(self, tenant: str, now_ms: int, agents: Sequence[AgentRow]) -> None:
         # The store keeps only each agent's current state, so "agents by state over time" is

@@ -45,6 +45,34 @@ def redis_client(settings: Settings) -> aioredis.Redis:
     )
 
 
+AGENT_SAMPLE_S = 20.0  # several samples per minute bucket: a missed tick loses nothing
+
+
+async def write_agent_samples(r: aioredis.Redis, keys: Keys, now_ms: int) -> None:
+    """Write each tenant's agent counts (tenant and per queue) into this minute's sample hash."""
+    from stream.keys import MINUTE_TTL_S
+    from stream.query import agent_counts, parse_agents
+    from stream.windows import minute_start
+
+    minute = minute_start(now_ms)
+    tenants = [t.decode() if isinstance(t, bytes) else t for t in await r.smembers(keys.tenants)]
+    async with r.pipeline(transaction=False) as pipe:
+        for t in tenants:
+            pipe.hgetall(keys.agents(t))
+        states = await pipe.execute()
+    async with r.pipeline(transaction=False) as pipe:
+        for t, raw in zip(tenants, states, strict=True):
+            if not raw:
+                continue
+            agents = parse_agents(raw)
+            fields: dict[Any, Any] = dict(agent_counts(agents))
+            for q in sorted({q for a in agents for q in (a.queues or ())}):
+                fields.update({f"{q}|{s}": n for s, n in agent_counts(agents, q).items()})
+            pipe.hset(keys.agent_samples(t, minute), mapping=fields)
+            pipe.expire(keys.agent_samples(t, minute), MINUTE_TTL_S)
+        await pipe.execute()
+
+
 def tune_fetch_wait(max_wait_ms: int) -> None:
     """Lower the worker consumer's ``fetch_max_wait_ms`` (Faust hard-codes 1500 ms).
 
@@ -141,6 +169,18 @@ def create_app(settings: Settings) -> faust.App:
                 await pipe.execute()
         except Exception as e:  # noqa: BLE001 - a missed beat must never stop the worker
             log.warning("heartbeat failed: %s", e)
+
+    @app.timer(interval=AGENT_SAMPLE_S, name="agent-sampler")
+    async def sample_agents() -> None:
+        """Agents by state over time: the current counts of every tenant, once a minute.
+
+        Several workers write the same minute with the same counts (the latest state by event
+        time), so the sample is idempotent.
+        """
+        try:
+            await write_agent_samples(processor().writer.redis, keys, wall_ms())
+        except Exception as e:  # noqa: BLE001 - a missed sample must never stop the worker
+            log.warning("agent sample failed: %s", e)
 
     if settings.alerts_rules is not None:
         from stream.alerts.runner import install_alerts  # optional part, loaded when configured

@@ -75,6 +75,11 @@ class Keys:
         """Hash agent_id -> JSON {state, reason, ts, eid, queues}: the latest state by event time."""
         return f"{self._t(tenant)}:agents"
 
+    def agent_samples(self, tenant: str, minute_ms: int) -> str:
+        """Hash of agent counts sampled once a minute by the workers: ``<state>`` (tenant) and
+        ``<queue>|<state>``. The store keeps only each agent's latest state, so history is sampled."""
+        return f"{self._t(tenant)}:agst:{minute_ms}"
+
     def abandons(self, tenant: str, day_iso: str) -> str:
         """Hash "call_id|queue" -> JSON {ts, wait_ms, queue, call_id, caller} of the day's abandons."""
         return f"{self._t(tenant)}:abn:{day_iso}"

@@ -226,6 +226,28 @@ class KpiReader:
     def agents(self, tenant: str) -> list[AgentRow]:
         return parse_agents(self.r.hgetall(self.keys.agents(tenant)))  # type: ignore[arg-type]
 
+    def agents_and_history(
+        self, tenant: str, start_ms: int, end_ms: int, queue: str | None = None
+    ) -> tuple[list[AgentRow], list[tuple[int, dict[str, int]]]]:
+        """The agents now and, in the same round trip, agents per state once a minute in
+        ``[start, end)`` (the minutes the workers sampled)."""
+        mins = list(range(start_ms - start_ms % MINUTE_MS, end_ms, MINUTE_MS))
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hgetall(self.keys.agents(tenant))
+        for m in mins:
+            pipe.hgetall(self.keys.agent_samples(tenant, m))
+        current, *samples = pipe.execute()
+        out = []
+        for m, raw in zip(mins, samples, strict=True):
+            if not raw:
+                continue
+            c = _counts(raw)
+            if queue is None:
+                out.append((m, {s: c.get(s, 0) for s in AGENT_STATES}))
+            else:
+                out.append((m, {s: c.get(f"{queue}|{s}", 0) for s in AGENT_STATES}))
+        return parse_agents(current), out
+
     def waiting(
         self, tenant: str, now_ms: int, queues: Sequence[str] | None = None
     ) -> dict[str, tuple[int, float | None]]:

@@ -213,3 +213,56 @@ def test_callback_list_marks_callers_who_got_through(redis_proc: Proc) -> None:
         ("x", "p1", 20.0, True),
         ("y", "p2", 8.0, False),
     ]
+
+
+def test_agent_samples_give_agents_by_state_over_time(redis_proc: Proc) -> None:
+    """The workers' minute samples of agent states are read back per tenant and per queue."""
+    from stream.app import write_agent_samples
+
+    client = redis_lib.Redis(port=redis_proc.port, db=PROP_DB)
+    client.flushdb()
+    t = T0
+    states = [("a1", "available", ("general",)), ("a2", "on_call", ("general", "vip")), ("a3", "aux", None)]
+    apply_all(
+        redis_proc.port,
+        [
+            [
+                Event(f"s{i}", "agent_state", t, "plain", agent_id=a, state=s, queues=q)
+                for i, (a, s, q) in enumerate(states)
+            ]
+        ],
+    )
+
+    async def sample(now: int) -> None:
+        r = aioredis.Redis(port=redis_proc.port, db=PROP_DB)
+        await write_agent_samples(r, Keys("prop"), now)
+        await r.aclose()
+
+    asyncio.run(sample(t + 10_000))
+    apply_all(
+        redis_proc.port,
+        [
+            [
+                Event(
+                    "s9",
+                    "agent_state",
+                    t + 60_000,
+                    "plain",
+                    agent_id="a1",
+                    state="on_call",
+                    queues=("general",),
+                )
+            ]
+        ],
+    )
+    asyncio.run(sample(t + 70_000))
+    reader = KpiReader(client, CENTER, Keys("prop"))
+    agents, hist = reader.agents_and_history("plain", t, t + 120_000)
+    assert [a.state for a in agents] == ["on_call", "on_call", "aux"]
+    assert [(m - t, c["available"], c["on_call"], c["aux"]) for m, c in hist] == [
+        (0, 1, 1, 1),
+        (60_000, 0, 2, 1),
+    ]
+    _, vip = reader.agents_and_history("plain", t, t + 120_000, queue="vip")
+    assert [c["on_call"] for _, c in vip] == [1, 1]
+    client.close()
