@@ -39,6 +39,7 @@ def test_every_key_kind_is_documented() -> None:
         k.call("t", "c"),
         k.waiting("t", "q"),
         k.agents("t"),
+        k.agent_samples("t", 1),
         k.abandons("t", "d"),
         k.answered_callers("t", "d"),
         k.tenants,
