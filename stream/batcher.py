@@ -4,8 +4,11 @@ Faust's ``take_events`` stops pulling messages while the loop body runs, so the 
 for every Redis round trip (measured: the worker spent a third of its time in ``epoll``). Here the
 agent keeps iterating while one batch is being written; a batch is flushed when it reaches
 ``max_events`` or ``within`` seconds after its first event, and its events are acknowledged only
-after the write succeeded, so committed offsets never run ahead of Redis. At most one batch is in
-flight (the next ``add`` waits), which bounds memory and keeps back-pressure on the consumer.
+after the write succeeded, so committed offsets never run ahead of Redis. Up to ``max_inflight``
+batches are written at once (default 2: one batch's Python decoding overlaps the previous one's
+Lua in Redis; writes are idempotent and order-free, and Faust commits only offsets below the
+lowest unacknowledged one); a further flush waits, which bounds memory and keeps back-pressure
+on the consumer.
 """
 
 from __future__ import annotations
@@ -27,16 +30,21 @@ class Batcher(Generic[E]):
         *,
         max_events: int,
         within_s: float,
+        max_inflight: int = 2,
     ) -> None:
-        if max_events < 1 or within_s <= 0:
-            msg = f"max_events must be >= 1 and within_s > 0, got {max_events}, {within_s}"
+        if max_events < 1 or within_s <= 0 or max_inflight < 1:
+            msg = (
+                "max_events and max_inflight must be >= 1 and within_s > 0, "
+                f"got {max_events}, {max_inflight}, {within_s}"
+            )
             raise ValueError(msg)
         self.process = process
         self.ack = ack
         self.max_events = max_events
         self.within_s = within_s
+        self.max_inflight = max_inflight
         self._buf: list[E] = []
-        self._inflight: asyncio.Task[None] | None = None
+        self._inflight: list[asyncio.Task[None]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._lock = asyncio.Lock()
         self.batches = 0
@@ -60,13 +68,19 @@ class Batcher(Generic[E]):
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
-            if self._inflight is not None:
-                await self._inflight  # re-raises a failed write: the agent must not go on
-                self._inflight = None
+            await self._reap(self.max_inflight - 1)
             if not self._buf:
                 return
             batch, self._buf = self._buf, []
-            self._inflight = asyncio.ensure_future(self._write(batch))
+            self._inflight.append(asyncio.ensure_future(self._write(batch)))
+
+    async def _reap(self, keep: int) -> None:
+        """Wait until at most ``keep`` writes are in flight; re-raise a failed write."""
+        while len(self._inflight) > keep:
+            done, _ = await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
+            self._inflight = [t for t in self._inflight if t not in done]
+            for task in done:
+                task.result()  # a failed write must stop the agent: its events stay unacked
 
     async def _write(self, batch: list[E]) -> None:
         await self.process(batch)
@@ -78,9 +92,7 @@ class Batcher(Generic[E]):
         """Flush what is buffered and wait until everything is written and acknowledged."""
         await self.flush()
         async with self._lock:
-            if self._inflight is not None:
-                await self._inflight
-                self._inflight = None
+            await self._reap(0)
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
