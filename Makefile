@@ -18,7 +18,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt -r requirements-dev.txt
 	touch $(STAMP)
 
-# redis-server for the embedded stack; chromium for the dashboard's browser tests.
+# redis-server for the embedded stack; chromium for the dashboard's browser tests; CJK and
+# condensed fonts for the wall board (its numbers are sized for DejaVu Sans Condensed Bold).
 sysdeps: $(APT_STAMP)
 
 $(APT_STAMP): $(STAMP)
@@ -26,6 +27,7 @@ $(APT_STAMP): $(STAMP)
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	fc-list 2>/dev/null | grep -qi "cjk\|wqy\|noto sans cjk" || missing="$$missing fonts-noto-cjk"; \
+	fc-list 2>/dev/null | grep -qi "DejaVu Sans Condensed" || missing="$$missing fonts-dejavu-extra"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \

@@ -242,7 +242,11 @@ def render(
     n = max(1, len(shown))
     cols = 1 if n == 1 else 2 if n <= 4 else 3 if n <= 9 else 4
     rows = math.ceil(n / cols)
-    big = {1: 150, 2: 96}.get(rows, 64)
+    # Big values: as tall as the rows allow, but never wider than half a tile: "100.0%" is about
+    # 3.3 em wide in the condensed bold face, and a tile is (1900 px / cols) minus its padding.
+    by_rows = {1: 150, 2: 96}.get(rows, 64)
+    by_width = int((1900 / cols - 44) / 2 / 3.3)
+    big = max(64, min(by_rows, by_width))
     stale = " stale" if data.problem else ""
     snap = data.snapshot
     if snap is None:

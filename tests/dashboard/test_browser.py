@@ -28,6 +28,9 @@ BOXES_JS = """() => [...document.querySelectorAll('.tile, .ticker, .totals')]
     .map(e => e.getBoundingClientRect()).map(r => [r.left, r.top, r.right, r.bottom])"""
 FONT_JS = """() => [...document.querySelectorAll('.tile .row.big .v, .totals .v')]
     .map(e => parseFloat(getComputedStyle(e).fontSize))"""
+#: Values whose text is wider than their box (cut off on the screen).
+CLIPPED_JS = """() => [...document.querySelectorAll('.kv .v')]
+    .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"""
 CHROME = [
     '[data-testid="stHeader"]',
     '[data-testid="stToolbar"]',
@@ -125,8 +128,22 @@ def test_wall_board_fits_1920x1080_without_scrollbars_or_chrome(live, browser: B
     )
     sizes = page.evaluate(FONT_JS)
     assert sizes and min(sizes) >= 64
+    assert page.evaluate(CLIPPED_JS) == []  # no value is cut off
     for chrome in CHROME:
         assert not page.locator(chrome).is_visible()
+    page.close()
+
+
+@pytest.mark.parametrize("group", ["six", "pair"])
+def test_smaller_groups_get_bigger_values_that_still_fit(live, browser: Browser, group: str) -> None:
+    """Fewer tiles, bigger numbers: but "100.0%" must never be cut off at the tile's edge."""
+    _, url, _ = live
+    page = wall(browser, url, "zh", group=group)
+    page.wait_for_timeout(1200)
+    sizes = page.evaluate(FONT_JS)
+    assert min(sizes) >= 64 and max(sizes) > 64
+    assert page.evaluate(CLIPPED_JS) == []
+    page.screenshot(path=str(SCREENSHOTS / f"wall-{group}-zh.png"))
     page.close()
 
 
