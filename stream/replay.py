@@ -25,7 +25,7 @@ from stream.embedded import start_redis, start_tansu
 from stream.errors import CallPulseError
 from stream.events import decode_message
 from stream.keys import Keys
-from stream.publish import EventPublisher, event_key
+from stream.publish import EventPublisher
 from stream.query import KpiReader
 from stream.stack import WorkerProc, stack_env, start_worker, wait_caught_up
 from stream.topics import ensure_topics
@@ -129,6 +129,3 @@ def run_replay(args: argparse.Namespace) -> dict[str, Any]:
             }
         client.close()
         return out
-
-
-__all__ = ["event_key", "publish_lines", "run_replay", "tenant_spans"]
