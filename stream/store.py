@@ -38,6 +38,12 @@ from stream.kpis import event_deltas
 from stream.windows import business_day, interval_start, minute_start
 
 APPLY_LUA = resources.files("stream").joinpath("lua/apply_batch.lua").read_text(encoding="utf-8")
+#: Raise a partition's processed offset, never lower it.
+OFFSET_MAX_LUA = (
+    "local cur = redis.call('HGET', KEYS[1], ARGV[1]) "
+    "if not cur or tonumber(cur) < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end "
+    "return 1"
+)
 #: Count a rejection once: SET NX the seen-marker, and only then count and remember it.
 DLQ_LUA = (
     "if not redis.call('SET', KEYS[1], 1, 'NX', 'EX', ARGV[3]) then return 0 end "
@@ -276,17 +282,18 @@ class StoreWriter:
             raise
         applied = sum(int(a) for a, _ in results)
         dups = sum(int(d) for _, d in results)
-        new_rej = 0
-        if offsets or rejected:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                for (topic, part), nxt in (offsets or {}).items():
-                    pipe.hset(self.keys.offsets(topic), str(part), nxt)
-                for topic, part, offset, rej in rejected:
-                    self._reject(pipe, topic, part, offset, rej, now)
-                out = await pipe.execute()
-            new_rej = sum(int(x) for x in out[len(offsets or {}) :])
-        if builder_tenants := {ev.tenant for ev in events}:
-            await self.redis.sadd(self.keys.tenants, *builder_tenants)
+        tenants = {ev.tenant for ev in events}
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for (topic, part), nxt in (offsets or {}).items():
+                # Never backwards: two batches may be in flight and finish in either order.
+                pipe.eval(OFFSET_MAX_LUA, 1, self.keys.offsets(topic), str(part), nxt)
+            for topic, part, offset, rej in rejected:
+                self._reject(pipe, topic, part, offset, rej, now)
+            if tenants:
+                pipe.sadd(self.keys.tenants, *tenants)
+            out = await pipe.execute()
+        n_off = len(offsets or {})
+        new_rej = sum(int(x) for x in out[n_off : n_off + len(rejected)])
         return BatchResult(applied, dups, new_rej)
 
     def _reject(self, pipe: Any, topic: str, part: int, offset: int, rej: Rejected, now: int) -> None:

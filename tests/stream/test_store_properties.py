@@ -266,3 +266,19 @@ def test_agent_samples_give_agents_by_state_over_time(redis_proc: Proc) -> None:
     _, vip = reader.agents_and_history("plain", t, t + 120_000, queue="vip")
     assert [c["on_call"] for _, c in vip] == [1, 1]
     client.close()
+
+
+def test_processed_offsets_never_go_backwards(redis_proc: Proc) -> None:
+    """Two batches in flight may finish in either order: the stored offset keeps the larger."""
+
+    async def go() -> dict[bytes, bytes]:
+        r = aioredis.Redis(port=redis_proc.port, db=PROP_DB)
+        await r.flushdb()
+        w = StoreWriter(r, CENTER, Keys("prop"), 86_400, lambda: NOW)
+        await w.apply([], offsets={("t", 0): 50, ("t", 1): 7})
+        await w.apply([], offsets={("t", 0): 20, ("t", 1): 9})
+        out = await r.hgetall(Keys("prop").offsets("t"))
+        await r.aclose()
+        return out
+
+    assert asyncio.run(go()) == {b"0": b"50", b"1": b"9"}
