@@ -15,7 +15,8 @@ SERVICES = COMPOSE["services"]
 
 
 def test_services_present_with_health_checks() -> None:
-    assert {"kafka", "redis", "worker", "dashboard", "simulator"} <= set(SERVICES)
+    assert {"kafka", "redis", "worker", "alerts", "dashboard", "simulator"} <= set(SERVICES)
+    assert SERVICES["alerts"]["command"] == ["python", "-m", "stream", "alerts", "run"]
     for name in ("kafka", "redis", "worker", "dashboard"):
         hc = SERVICES[name]["healthcheck"]
         assert hc["test"] and hc["interval"] and hc["retries"] >= 3, name
