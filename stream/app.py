@@ -73,6 +73,32 @@ async def write_agent_samples(r: aioredis.Redis, keys: Keys, now_ms: int) -> Non
         await pipe.execute()
 
 
+async def prune_waiting(r: aioredis.Redis, keys: Keys, now_ms: int) -> int:
+    """Drop calls "waiting" longer than WAITING_STALE_S: their exit event was lost.
+
+    Without this a lost exit would keep a member in the waiting set forever. Returns how many
+    were removed (logged: a steady trickle means a source drops exit events).
+    """
+    from stream.keys import WAITING_STALE_S
+
+    floor = now_ms - WAITING_STALE_S * 1000
+    tenants = [t.decode() if isinstance(t, bytes) else t for t in await r.smembers(keys.tenants)]
+    async with r.pipeline(transaction=False) as pipe:
+        for t in tenants:
+            pipe.smembers(keys.queues(t))
+        queue_sets = await pipe.execute()
+    async with r.pipeline(transaction=False) as pipe:
+        for t, qs in zip(tenants, queue_sets, strict=True):
+            for q in qs:
+                pipe.zremrangebyscore(
+                    keys.waiting(t, q.decode() if isinstance(q, bytes) else q), "-inf", floor
+                )
+        removed = sum(int(n) for n in await pipe.execute())
+    if removed:
+        log.warning("pruned %d calls waiting longer than %d s (lost exit events)", removed, WAITING_STALE_S)
+    return removed
+
+
 def tune_fetch_wait(max_wait_ms: int) -> None:
     """Lower the worker consumer's ``fetch_max_wait_ms`` (Faust hard-codes 1500 ms).
 
@@ -178,9 +204,11 @@ def create_app(settings: Settings) -> faust.App:
         time), so the sample is idempotent.
         """
         try:
-            await write_agent_samples(processor().writer.redis, keys, wall_ms())
+            r, now = processor().writer.redis, wall_ms()
+            await write_agent_samples(r, keys, now)
+            await prune_waiting(r, keys, now)
         except Exception as e:  # noqa: BLE001 - a missed sample must never stop the worker
-            log.warning("agent sample failed: %s", e)
+            log.warning("housekeeping failed: %s", e)
 
     if settings.alerts_rules is not None:
         from stream.alerts.runner import install_alerts  # optional part, loaded when configured

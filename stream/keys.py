@@ -26,6 +26,9 @@ CALLBACK_TTL_S = 8 * DAY_S
 #: positions already counted (so a redelivered bad message is counted once).
 DLQ_RECENT_MAX = 500
 DLQ_SEEN_TTL_S = 2 * DAY_S
+#: A call waiting longer than this is taken as lost (its exit event never came): not shown as
+#: waiting, and pruned from the waiting sets by the workers' housekeeping timer.
+WAITING_STALE_S = 4 * 3600
 #: Alert state history kept (alerts module may override per settings).
 ALERT_HISTORY_TTL_S = 30 * DAY_S
 

@@ -18,7 +18,7 @@ import redis as redis_lib
 
 from stream.config import CenterConfig, KpiKnobs, TenantConfig
 from stream.events import AGENT_STATES
-from stream.keys import Keys
+from stream.keys import WAITING_STALE_S, Keys
 from stream.kpis import Counts, compute, merge
 from stream.windows import (
     MINUTE_MS,
@@ -29,8 +29,6 @@ from stream.windows import (
     rolling_minutes,
 )
 
-#: A waiting call older than this (its exit event never came) is not shown as waiting.
-WAITING_STALE_S = 4 * 3600
 ROLLING_WINDOWS = (5, 15, 60)
 KpiRow = dict[str, Any]
 

@@ -282,3 +282,29 @@ def test_processed_offsets_never_go_backwards(redis_proc: Proc) -> None:
         return out
 
     assert asyncio.run(go()) == {b"0": b"50", b"1": b"9"}
+
+
+def test_calls_whose_exit_never_came_are_pruned(redis_proc: Proc) -> None:
+    from stream.app import prune_waiting
+
+    client = redis_lib.Redis(port=redis_proc.port, db=PROP_DB)
+    client.flushdb()
+    apply_all(
+        redis_proc.port,
+        [
+            [
+                Event("o1", "call_offered", T0, "plain", call_id="lost", queue="general"),
+                Event("o2", "call_offered", T0 + 3 * 3_600_000, "plain", call_id="fresh", queue="general"),
+            ]
+        ],
+    )
+
+    async def prune(now: int) -> int:
+        r = aioredis.Redis(port=redis_proc.port, db=PROP_DB)
+        n = await prune_waiting(r, Keys("prop"), now)
+        await r.aclose()
+        return n
+
+    assert asyncio.run(prune(T0 + 4 * 3_600_000 + 1)) == 1
+    assert client.zrange(Keys("prop").waiting("plain", "general"), 0, -1) == [b"fresh"]
+    client.close()
