@@ -20,7 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from stream.embedded import Proc, free_port, start_redis, start_tansu, wait_port
+from dashboard.server import streamlit_command
+from stream.embedded import Proc, free_port, start_redis, start_tansu, stop_process, wait_port
 from stream.stack import WorkerProc, stack_env, start_worker
 from stream.topics import ensure_topics
 
@@ -38,17 +39,10 @@ def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
 
 
 def _stop(p: subprocess.Popen[bytes] | Proc | WorkerProc | None) -> None:
-    if p is None:
-        return
     if isinstance(p, Proc | WorkerProc):
         p.stop()
-        return
-    if p.poll() is None:
-        p.terminate()
-        try:
-            p.wait(8)
-        except subprocess.TimeoutExpired:
-            p.kill()
+    elif p is not None:
+        stop_process(p, 8.0)
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -110,27 +104,7 @@ def run_demo(args: argparse.Namespace) -> int:
         procs.append(backfill)
         live = None
         dash_port = args.port if _free(args.port) else free_port()
-        dashboard = _spawn(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(ROOT / "dashboard" / "app.py"),
-                "--server.address",
-                "127.0.0.1",
-                "--server.port",
-                str(dash_port),
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-                "--client.toolbarMode",
-                "minimal",
-            ],
-            env,
-            logs / "dashboard.log",
-        )
+        dashboard = _spawn(streamlit_command(dash_port), env, logs / "dashboard.log")
         procs.append(dashboard)
         wait_port(dash_port, timeout=60, proc=dashboard)
         base = f"http://127.0.0.1:{dash_port}"

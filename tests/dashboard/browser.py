@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from dashboard.server import streamlit_command
 from stream.embedded import free_port, wait_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,29 +33,7 @@ def streamlit_server(env: Mapping[str, str], log_dir: Path) -> Iterator[str]:
     """``streamlit run`` as a subprocess with the given CALLPULSE_* env; yields its base URL."""
     port = free_port()
     log = (log_dir / f"streamlit-{port}.log").open("ab")
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "dashboard" / "app.py"),
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--client.toolbarMode",
-        "minimal",
-        "--client.showErrorDetails",
-        "none",
-        "--server.fileWatcherType",
-        "none",
-        "--server.runOnSave",
-        "false",
-    ]
+    cmd = streamlit_command(port)
     proc = subprocess.Popen(cmd, env={**os.environ, **env}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     try:
         wait_port(port, timeout=60, proc=proc)  # type: ignore[arg-type]
