@@ -160,6 +160,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "al_history": ("History", "告警历史"),
     "al_failures": ("Delivery failures", "通知发送失败"),
     "al_none": ("No alert is firing.", "当前没有告警。"),
+    "al_only_queue": (
+        "Showing queue {queue} only (from the alert's link).",
+        "仅显示队列 {queue}（来自告警链接）。",
+    ),
     "al_no_history": ("No alert history.", "没有告警历史。"),
     "al_no_failures": ("No delivery failures.", "没有发送失败。"),
     "al_rule": ("Rule", "规则"),

@@ -20,6 +20,11 @@ def render() -> None:
     src, tenant, lang = page.src, page.tenant, page.lang
     view = src.alerts_view(tenant)
     tz = src.tenant_cfg(tenant).tz
+    queue = st.query_params.get("queue")  # alert messages link to /alerts?tenant=…&queue=…
+    if queue:
+        st.caption(t("al_only_queue", lang, queue=src.label(tenant, queue)))
+        view.firing = [a for a in view.firing if a.queue == queue]
+        view.history = [h for h in view.history if h.get("queue") == queue]
     st.subheader(t("al_firing", lang))
     if view.firing:
         st.dataframe(

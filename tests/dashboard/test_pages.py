@@ -259,6 +259,15 @@ def test_alerts_page(floor) -> None:
     assert len(at.dataframe) == 3
     assert "套餐办理 最长等待 00:34" in list(at.dataframe[0].value["内容"])
     assert "HTTP 503" in list(at.dataframe[2].value["错误"])
+    # An alert message's link (/alerts?tenant=…&queue=…) shows that queue's alerts only.
+    other = app(tenant=seed.TENANT, lang="zh", queue="q01")
+    other.switch_page("views/alerts.py")
+    other.run()
+    assert not other.exception and "当前没有告警。" in texts(other)
+    same = app(tenant=seed.TENANT, lang="zh", queue="q05")
+    same.switch_page("views/alerts.py")
+    same.run()
+    assert "套餐办理 最长等待 00:34" in list(same.dataframe[0].value["内容"])
 
 
 def test_alerts_page_empty_when_alerting_wrote_nothing(floor) -> None:
