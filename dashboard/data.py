@@ -54,7 +54,6 @@ class DashboardSettings(BaseSettings):
     tiles_per_page: int = Field(12, ge=1, le=24)
     aux_limit_s: float = Field(900.0, gt=0)  # agents list: aux longer than this is highlighted
     wrapup_limit_s: float = Field(120.0, gt=0)  # agents list: wrap-up longer than this is highlighted
-    alerts_every_s: float = Field(2.0, gt=0)  # firing alerts re-read at most this often
     redis_timeout_s: float = Field(1.0, gt=0)  # socket timeouts: a dead Redis must not hang a page
     agent_sample_s: float = Field(15.0, gt=0)  # agents-by-state chart sampling period
 
@@ -304,21 +303,6 @@ class Source:
         dlq = sum(snap.deadletter.values())
         return WallData(tenant, group, queues, now_ms, snap, now_ms, problem, age, alerts, dlq)
 
-    def firing_alerts(self, tenant: str, now_ms: int) -> list[Alert]:
-        """Firing alerts of a tenant, worst first; empty when alerting writes nothing (yet)."""
-
-        def load() -> list[Alert]:
-            self.round_trips += 1
-            raw = self.client.hgetall(f"{self.keys.alert_prefix(tenant)}:firing")
-            out = [a for k, v in raw.items() if (a := parse_alert(_s(k), v)) is not None]  # type: ignore[union-attr]
-            return sorted(out, key=_severity_rank)
-
-        try:
-            return self.cache.get(("alerts", tenant), self.tick(now_ms, self.dash.alerts_every_s), load)
-        except redis_lib.RedisError:
-            return []
-
-    # -- manager views --------------------------------------------------------------------------------
     def range_report(
         self, tenant: str, queues: Sequence[str], start_ms: int, end_ms: int, granularity: str = "interval"
     ) -> RangeReport:
