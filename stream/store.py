@@ -158,6 +158,9 @@ class BatchBuilder:
         keys, t = self.keys, ev.tenant
         ops: list[list[Any]] = []
         bset = -1
+        # A call's events are deduplicated in the call's own hash (field e:<event_id>), which
+        # lives at least the dedupe horizon after the call's last event; other events get a key.
+        callk = p.key(keys.call(t, ev.call_id), p.call_ttl_s) if ev.call_id is not None else -1
         sums: list[Any] = []
         maxes: list[Any] = []
         if ev.queue is not None and ev.type != "agent_state":
@@ -180,7 +183,7 @@ class BatchBuilder:
                 sums += (name, n)
             for name, n in delta.maxes.items():
                 maxes += (name, n)
-            ops = self._call_ops(p, ev, day)
+            ops = self._call_ops(p, ev, day, callk)
         elif ev.type == "agent_state":
             state = {
                 "state": ev.state,
@@ -201,12 +204,11 @@ class BatchBuilder:
             ]
         if bset < 0:
             bset = p.bucket_set(())
-        p.e.append([ev.event_id, bset, sums, maxes, ops, ev.ts_ms])
+        p.e.append([ev.event_id, bset, sums, maxes, ops, ev.ts_ms, callk])
 
-    def _call_ops(self, p: TenantPayload, ev: Event, day: str) -> list[list[Any]]:
+    def _call_ops(self, p: TenantPayload, ev: Event, day: str, callk: int) -> list[list[Any]]:
         keys, t, q = self.keys, ev.tenant, ev.queue
         assert q is not None and ev.call_id is not None
-        callk = p.key(keys.call(t, ev.call_id), p.call_ttl_s)
         waitk = p.key(keys.waiting(t, q), 0)
         if ev.type == "call_offered":
             return [["o", waitk, callk, ev.call_id, q, ev.ts_ms, ev.caller if ev.caller else False]]

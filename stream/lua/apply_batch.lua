@@ -5,8 +5,9 @@
 -- ARGV[1] = JSON payload built by stream/store.py:
 --   k  = key names;  t = their TTLs (seconds, 0 = none), parallel to k
 --   b  = bucket sets: lists of key indices (0-based) that one event's counters go to
---   e  = events: [event_id, bucket_set_idx, sums_flat, maxes_flat, ops, ts_ms]
---   sp = prefix of the per-event dedupe keys (sp .. event_id)
+--   e  = events: [event_id, bucket_set_idx, sums_flat, maxes_flat, ops, ts_ms, call_key_idx]
+--   sp = prefix of the per-event dedupe keys (sp .. event_id), for events without a call: a
+--        call's events are marked in the call's own hash (field e:<event_id>, call TTL >= horizon)
 --   h  = dedupe horizon (s); ct = call-record TTL (s); now = wall clock (ms); q = queue-set key
 --        idx; qs = queue names
 -- Counters are summed per key and field in Lua and written once each (HINCRBY), max_* fields
@@ -88,8 +89,17 @@ local function run_op(op)
 end
 
 local sp, horizon = p.sp, p.h
+local function first_time(e)
+  local ck = e[7]
+  if ck >= 0 then
+    ttl(ck + 1)
+    return redis.call('HSETNX', K[ck + 1], 'e:' .. e[1], 1) == 1
+  end
+  return redis.call('SET', sp .. e[1], 1, 'NX', 'EX', horizon)
+end
+
 for _, e in ipairs(p.e) do
-  if redis.call('SET', sp .. e[1], 1, 'NX', 'EX', horizon) then
+  if first_time(e) then
     applied = applied + 1
     local sums, maxes = e[3], e[4]
     for _, ki in ipairs(p.b[e[2] + 1]) do
