@@ -112,20 +112,25 @@ def bare_faust(port: int, topic: str, expect: int, decode: bool) -> float:
             proc.kill()
 
 
-def full_pipeline(tansu: Any, redis: Any, topic: str, tenant: str, n: int) -> float:
-    """Events/s of a real worker: from its first stored batch to the last one."""
-    prefix = f"b{topic[-6:]}"
-    env = stack_env(
+def worker_env(tansu: Any, redis: Any, topic: str, prefix: str, app_id: str) -> dict[str, str]:
+    """A quiet worker on its own topic, key prefix and consumer group, with short group timeouts."""
+    return stack_env(
         tansu,
         redis,
         CALLPULSE_EVENTS_TOPIC=topic,
         CALLPULSE_KEY_PREFIX=prefix,
-        CALLPULSE_APP_ID=f"bench-{topic}",
+        CALLPULSE_APP_ID=app_id,
         CALLPULSE_PARTITIONS=str(PARTS),
         CALLPULSE_SESSION_TIMEOUT_S="6",
         CALLPULSE_HEARTBEAT_INTERVAL_S="1.5",
         CALLPULSE_LOG_LEVEL="warn",
     )
+
+
+def full_pipeline(tansu: Any, redis: Any, topic: str, tenant: str, n: int) -> float:
+    """Events/s of a real worker: from its first stored batch to the last one."""
+    prefix = f"b{topic[-6:]}"
+    env = worker_env(tansu, redis, topic, prefix, f"bench-{topic}")
     client = redis_lib.Redis(port=redis.port)
     meta = Keys(prefix).meta(tenant)
     w = start_worker(env, f"bench-{topic}")
@@ -151,17 +156,7 @@ def latency(
     topic, tenant = f"lat{batch}-{os.getpid()}", f"lat{batch}"
     prefix = f"l{batch}"
     asyncio.run(ensure_topics(f"kafka://127.0.0.1:{tansu.port}", {topic: PARTS}))
-    env = stack_env(
-        tansu,
-        redis,
-        CALLPULSE_EVENTS_TOPIC=topic,
-        CALLPULSE_KEY_PREFIX=prefix,
-        CALLPULSE_APP_ID=f"lat-{topic}",
-        CALLPULSE_PARTITIONS=str(PARTS),
-        CALLPULSE_SESSION_TIMEOUT_S="6",
-        CALLPULSE_HEARTBEAT_INTERVAL_S="1.5",
-        CALLPULSE_LOG_LEVEL="warn",
-    )
+    env = worker_env(tansu, redis, topic, prefix, f"lat-{topic}")
     w = start_worker(env, f"lat-{batch}")
     client = redis_lib.Redis(port=redis.port)
     keys = Keys(prefix)

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError
 
-from stream.config import Settings
+from stream.config import Settings, settings_error
 from stream.errors import ConfigError
 from stream.events import TENANT_RE
 
@@ -85,9 +85,6 @@ def load_source_settings(env: Mapping[str, str] | None = None, **overrides: Any)
     try:
         settings = SourceSettings(**values)
     except ValidationError as e:
-        problems = "; ".join(
-            f"CALLPULSE_{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in e.errors()
-        )
-        raise ConfigError(problems) from e
+        raise settings_error(e) from e
     _ = settings.tokens  # fail at start, not at the first request
     return settings

@@ -266,14 +266,19 @@ class Settings(BaseSettings):
         return CenterConfig.load(self.config)
 
 
+def settings_error(e: ValidationError) -> ConfigError:
+    """One message naming every bad ``CALLPULSE_*`` variable and what is wrong with it."""
+    problems = "; ".join(
+        f"CALLPULSE_{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in e.errors()
+    )
+    return ConfigError(problems)
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Build the settings (environment + overrides) and validate the center config at once."""
     try:
         settings = Settings(**overrides)
     except ValidationError as e:
-        problems = "; ".join(
-            f"CALLPULSE_{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in e.errors()
-        )
-        raise ConfigError(problems) from e
+        raise settings_error(e) from e
     _ = settings.center  # fail at start, not at the first event
     return settings
