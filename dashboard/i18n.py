@@ -119,8 +119,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "ag_title": ("Agents", "坐席"),
     "ag_counts": ("Agents by state over time", "各状态坐席数变化"),
     "ag_counts_note": (
-        "Sampled by this dashboard while it runs (the store keeps only the current state).",
-        "由本看板运行期间采样（存储只保存当前状态）。",
+        "Last 24 h, sampled once a minute by the stream workers.",
+        "最近24小时，由处理进程每分钟采样。",
+    ),
+    "ag_no_history": (
+        "No history yet: the workers sample agent states once a minute.",
+        "暂无历史：处理进程每分钟采样一次坐席状态。",
     ),
     "ag_list": ("Agent list", "坐席列表"),
     "ag_agent": ("Agent", "坐席"),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import fmt, ui
+from dashboard.data import AgentsView, Source
 from dashboard.i18n import t
 
 STATES = ("available", "on_call", "wrap_up", "aux", "logged_out")
@@ -23,6 +26,15 @@ def render() -> None:
     for c, s in zip(cols, STATES, strict=True):
         c.metric(t(f"state_{s}", lang), view.counts.get(s, 0))
     st.subheader(t("ag_counts", lang))
+    if len(view.samples) < 2:  # one point draws an empty chart
+        st.info(t("ag_no_history", lang))
+    else:
+        _history_chart(view.samples, tz, lang)
+        st.caption(t("ag_counts_note", lang))
+    _agent_list(src, view, tz, lang, now)
+
+
+def _history_chart(samples: list[tuple[int, dict[str, int]]], tz: tzinfo, lang: str) -> None:
     fig = go.Figure(
         layout={
             "height": 300,
@@ -30,17 +42,19 @@ def render() -> None:
             "legend": {"orientation": "h", "y": -0.2},
         }
     )
-    xs = [fmt.local_dt(ms, tz) for ms, _ in view.samples]
+    xs = [fmt.local_dt(ms, tz) for ms, _ in samples]
     for s in STATES[:4]:
         fig.add_scatter(
             x=xs,
-            y=[c.get(s, 0) for _, c in view.samples],
+            y=[c.get(s, 0) for _, c in samples],
             name=t(f"state_{s}", lang),
             mode="lines",
             stackgroup="one",
         )
     st.plotly_chart(fig, width="stretch")
-    st.caption(t("ag_counts_note", lang))
+
+
+def _agent_list(src: Source, view: AgentsView, tz: tzinfo, lang: str, now: int) -> None:
     st.subheader(t("ag_list", lang))
     dash = src.dash
     st.caption(t("ag_limits", lang, aux=fmt.mmss(dash.aux_limit_s), wrap=fmt.mmss(dash.wrapup_limit_s)))
