@@ -147,7 +147,7 @@ def parse_mapping(doc: Any, *, tenant: str | None = None) -> CdrMapping:  # noqa
     if not isinstance(doc, dict):
         _fail("(top)", "the mapping file must be a YAML mapping", type(doc).__name__)
     tenant = tenant or doc.get("tenant", "default")
-    if not isinstance(tenant, str) or not TENANT_RE.match(tenant):
+    if not isinstance(tenant, str) or not TENANT_RE.fullmatch(tenant):
         _fail("tenant", f"must match {TENANT_RE.pattern}", tenant)
     tz_name = doc.get("time_zone", "UTC")
     try:

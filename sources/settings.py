@@ -37,7 +37,7 @@ class IngestTokens:
                 continue
             tenant, sep, token = part.partition("=")
             tenant, token = tenant.strip(), token.strip()
-            if not sep or not TENANT_RE.match(tenant):
+            if not sep or not TENANT_RE.fullmatch(tenant):
                 msg = f"{variable}: entry for tenant {tenant!r} must be 'tenant=token' with a valid tenant"
                 raise ConfigError(msg)
             if len(token) < MIN_TOKEN_LEN or not token.isprintable() or " " in token:

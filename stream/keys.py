@@ -20,6 +20,8 @@ DAY_TTL_S = 400 * DAY_S
 #: Per-call records (caller, offer/exit times) needed to order-independently track waiting calls
 #: and the call-back list; kept at least 26 hours (a business day and then some).
 CALL_TTL_MIN_S = 26 * 3600
+#: Dedupe markers are grouped in one hash per tenant and UTC hour of event time.
+SEEN_BUCKET_MS = 3_600_000
 #: Today's abandoned calls and the callers who got through, per business day: kept 8 days.
 CALLBACK_TTL_S = 8 * DAY_S
 #: Dead-letter bookkeeping: recent rejections shown on the dashboard, and the set of message
@@ -61,13 +63,16 @@ class Keys:
         """Hash: events (applied), duplicates, last_event_ms (max event time), last_write_ms."""
         return f"{self._t(tenant)}:meta"
 
-    def seen(self, tenant: str, event_id: str) -> str:
-        """Dedupe marker of one event id (SET NX EX dedupe horizon)."""
-        return f"{self._t(tenant)}:ev:{event_id}"
+    def seen(self, tenant: str, hour: int) -> str:
+        """Hash event_id -> 1: dedupe markers of the events whose event time falls in one UTC
+        hour (``hour`` = ts_ms // SEEN_BUCKET_MS); expires the dedupe horizon after its last write.
+        A repeat of an event is the same source event, so it has the same time and hour bucket."""
+        return f"{self._t(tenant)}:seen:{hour}"
 
     # -- live state -----------------------------------------------------------------------------
     def call(self, tenant: str, call_id: str) -> str:
-        """Hash per call: caller, o:<queue> offer ts, x:<queue> exit ts, ans, ansk, abk, abf."""
+        """Hash per call: caller, o:<queue> offer ts, x:<queue> exit ts, ans, ansk, abk, abf, and
+        xp, the expiry last set (ms: the script renews it only when less than the keep time is left)."""
         return f"{self._t(tenant)}:call:{call_id}"
 
     def waiting(self, tenant: str, queue: str) -> str:
@@ -88,7 +93,8 @@ class Keys:
         return f"{self._t(tenant)}:abn:{day_iso}"
 
     def answered_callers(self, tenant: str, day_iso: str) -> str:
-        """Hash caller -> latest answered ts (ms) of the business day (marks called-back callers)."""
+        """Sorted set caller, score latest answered ts (ms) of the business day (marks called-back
+        callers; ``ZADD GT`` keeps the latest)."""
         return f"{self._t(tenant)}:ansc:{day_iso}"
 
     # -- global ---------------------------------------------------------------------------------

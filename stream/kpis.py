@@ -16,10 +16,11 @@ can be summed and any ratio recomputed, whatever the order or batching of events
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import NamedTuple
 
 from stream.config import KpiKnobs
-from stream.events import Event
+from stream.events import QUEUE_EXITS, Event
 
 Counts = dict[str, int]
 MAX_PREFIX = "max_"  # counters named max_* combine by maximum, all others by sum
@@ -55,44 +56,64 @@ class Delta(NamedTuple):
     maxes: Counts
 
 
-_EMPTY = Delta({}, {})
+@lru_cache(maxsize=64)
+def _within(thresholds_s: tuple[int, ...]) -> tuple[tuple[int, str, str], ...]:
+    """(T in ms, "answered_within_T", "abandoned_within_T") per threshold, named once."""
+    return tuple((th * 1000, within_key("answered", th), within_key("abandoned", th)) for th in thresholds_s)
 
 
-def event_deltas(ev: Event, knobs: KpiKnobs) -> Delta:
-    """The counters one event adds to its window (attribution rules of docs/kpis.md).
+def accumulate(ev: Event, knobs: KpiKnobs, sums: Counts, maxes: Counts) -> None:
+    """Add what one event contributes to its window into ``sums`` and ``maxes``, in place.
 
-    ``call_offered`` counts at the offer; queue exits (answered, abandoned, overflowed) count
-    at the exit with their ``wait``; talk and hold at ``call_ended``; wrap-up at ``wrapup_ended``.
-    ``agent_state`` adds no counters (it feeds live state only).
+    The attribution rules of docs/kpis.md: ``call_offered`` counts at the offer; queue exits
+    (answered, abandoned, overflowed) count at the exit with their ``wait``; talk and hold at
+    ``call_ended``; wrap-up at ``wrapup_ended``; ``agent_state`` adds no counters (it feeds
+    live state only). In place, without a dict per event: the worker folds 100k events/s here.
     """
     t = ev.type
     if t == "call_offered":
-        return Delta({"offered": 1}, {})
-    if t == "call_answered":
-        w = ev.wait_ms or 0
-        sums = {"answered": 1, "wait_ms_answered": w}
-        for th in knobs.sl_thresholds_s:
-            if w <= th * 1000:
-                sums[within_key("answered", th)] = 1
-        return Delta(sums, {"max_wait_ms": w})
-    if t == "call_abandoned":
-        w = ev.wait_ms or 0
-        sums = {"abandoned": 1, "wait_ms_abandoned": w}
-        if w < knobs.short_abandon_s * 1000:
-            sums["short_abandoned"] = 1
-        else:
-            for th in knobs.sl_thresholds_s:
-                if w <= th * 1000:
-                    sums[within_key("abandoned", th)] = 1
-        return Delta(sums, {"max_wait_ms": w})
-    if t == "call_overflowed":
-        w = ev.wait_ms or 0
-        return Delta({"overflowed": 1, "wait_ms_overflowed": w}, {"max_wait_ms": w})
+        sums["offered"] = sums.get("offered", 0) + 1
+        return
     if t == "call_ended":
-        return Delta({"ended": 1, "talk_ms": ev.talk_ms or 0, "hold_ms": ev.hold_ms}, {})
+        sums["ended"] = sums.get("ended", 0) + 1
+        sums["talk_ms"] = sums.get("talk_ms", 0) + (ev.talk_ms or 0)
+        sums["hold_ms"] = sums.get("hold_ms", 0) + ev.hold_ms
+        return
     if t == "wrapup_ended":
-        return Delta({"wrapups": 1, "acw_ms": ev.acw_ms or 0}, {})
-    return _EMPTY
+        sums["wrapups"] = sums.get("wrapups", 0) + 1
+        sums["acw_ms"] = sums.get("acw_ms", 0) + (ev.acw_ms or 0)
+        return
+    if t not in QUEUE_EXITS:
+        return
+    w = ev.wait_ms or 0
+    if maxes.get("max_wait_ms", -1) < w:
+        maxes["max_wait_ms"] = w
+    if t == "call_answered":
+        sums["answered"] = sums.get("answered", 0) + 1
+        sums["wait_ms_answered"] = sums.get("wait_ms_answered", 0) + w
+        for th_ms, answered_within, _ in _within(knobs.sl_thresholds_s):
+            if w <= th_ms:
+                sums[answered_within] = sums.get(answered_within, 0) + 1
+    elif t == "call_abandoned":
+        sums["abandoned"] = sums.get("abandoned", 0) + 1
+        sums["wait_ms_abandoned"] = sums.get("wait_ms_abandoned", 0) + w
+        if w < knobs.short_abandon_s * 1000:
+            sums["short_abandoned"] = sums.get("short_abandoned", 0) + 1
+        else:
+            for th_ms, _, abandoned_within in _within(knobs.sl_thresholds_s):
+                if w <= th_ms:
+                    sums[abandoned_within] = sums.get(abandoned_within, 0) + 1
+    else:
+        sums["overflowed"] = sums.get("overflowed", 0) + 1
+        sums["wait_ms_overflowed"] = sums.get("wait_ms_overflowed", 0) + w
+
+
+def event_deltas(ev: Event, knobs: KpiKnobs) -> Delta:
+    """The counters one event adds to its window (the rules are in :func:`accumulate`)."""
+    sums: Counts = {}
+    maxes: Counts = {}
+    accumulate(ev, knobs, sums, maxes)
+    return Delta(sums, maxes)
 
 
 def merge(a: Mapping[str, int], b: Mapping[str, int]) -> Counts:

@@ -275,9 +275,9 @@ class KpiReader:
         """The day's abandoned calls, newest first, each marked when its caller later got through."""
         pipe = self.r.pipeline(transaction=False)
         pipe.hgetall(self.keys.abandons(tenant, day.isoformat()))
-        pipe.hgetall(self.keys.answered_callers(tenant, day.isoformat()))
+        pipe.zrange(self.keys.answered_callers(tenant, day.isoformat()), 0, -1, withscores=True)
         abandons, answered = pipe.execute()
-        got = {_s(k): int(v) for k, v in answered.items()}
+        got = {_s(k): int(v) for k, v in answered}
         rows = []
         for body in abandons.values():
             d = orjson.loads(body)

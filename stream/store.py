@@ -1,14 +1,15 @@
-"""Write a batch of validated events into Redis: exactly-once in effect, one round trip per batch.
+"""Write a batch of validated events into Redis: exactly-once in effect, pipelined per chunk.
 
 Kafka delivers at least once (a killed worker's uncommitted offsets are read again, PLATFORM-NOTES),
-so the effect must be made exactly-once here: one Lua script per tenant marks each ``event_id``
-as seen (``SET NX EX horizon``) and applies the event's counters and live-state changes only if
-the mark is new — both in one atomic step, so a crash can never leave one without the other.
-All scripts of a batch, the processed offsets and the dead-letter counts go in one
-``MULTI/EXEC`` pipeline.
+so the effect must be made exactly-once here. One Lua script per tenant and chunk
+(``lua/apply_batch.lua``) first reads every event's dedupe marker; if none was applied before,
+it writes the markers, the counters and the live-state changes in one atomic step, and if some
+were, it writes nothing and names them, and :meth:`StoreWriter.apply` sends the chunk again
+without them. A crash can never leave a marker without its effect, or the reverse.
 
-Building the payload is pure (no I/O): :meth:`BatchBuilder.add` turns events into key indices
-and the counter deltas of :func:`stream.kpis.event_deltas`.
+The KPI arithmetic stays in Python (:func:`stream.kpis.accumulate`): :class:`BatchBuilder` folds
+a chunk's events into per-bucket sums, so Redis only adds one number per key and field. Building
+the payload is pure (no I/O); it travels as MessagePack, which Lua unpacks in C.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+import msgspec
 import orjson
 import redis.asyncio as aioredis
 
 from stream.config import CenterConfig, KpiKnobs, TenantConfig
-from stream.events import QUEUE_EXITS, Event, Rejected
+from stream.events import Event, Rejected
 from stream.keys import (
     CALL_TTL_MIN_S,
     CALLBACK_TTL_S,
@@ -32,10 +34,11 @@ from stream.keys import (
     DLQ_SEEN_TTL_S,
     INTERVAL_TTL_S,
     MINUTE_TTL_S,
+    SEEN_BUCKET_MS,
     Keys,
 )
-from stream.kpis import event_deltas
-from stream.windows import business_day, interval_start, minute_start
+from stream.kpis import Counts, accumulate
+from stream.windows import business_day, interval_start
 
 APPLY_LUA = resources.files("stream").joinpath("lua/apply_batch.lua").read_text(encoding="utf-8")
 #: Raise a partition's processed offset, never lower it.
@@ -57,8 +60,12 @@ DLQ_LUA = (
 #: one 15-minute UTC slice the local interval (15/30/60 min, local-aligned) and the business day
 #: are constant: they are computed once per slice.
 SLICE_MS = 15 * 60_000
+MINUTE_MS = 60_000
 #: Events per Lua call: bounds how long one script holds Redis (dashboard reads interleave).
 CHUNK_EVENTS = 2_000
+#: Event ids per HMGET/HSET of a dedupe hash (Lua's unpack() has a stack limit of 8,000).
+SEEN_GROUP = 1_000
+_PACK = msgspec.msgpack.Encoder()
 
 
 @dataclass
@@ -83,24 +90,27 @@ class _TenantCtx:
 
 
 class TenantPayload:
-    """The JSON payload of one tenant's batch for ``apply_batch.lua``."""
+    """One tenant's share of a chunk, as ``apply_batch.lua`` takes it (see the script's header)."""
 
-    def __init__(self, keys: Keys, tenant: str, horizon_s: int) -> None:
+    def __init__(self, keys: Keys, tenant: str, horizon_s: int, dups: int = 0) -> None:
         self.tenant = tenant
         self.meta_key = keys.meta(tenant)
+        self.horizon_s = horizon_s
+        self.keep_s = max(horizon_s, CALL_TTL_MIN_S)
         self.k: list[str] = []
         self.t: list[int] = []
         self._idx: dict[str, int] = {}
-        self.b: list[list[int]] = []
-        self._bidx: dict[tuple[int, ...], int] = {}
-        self.e: list[list[Any]] = []
+        self.events: list[Event] = []  # kept for a retry without the already-applied ones
+        self.ids: set[str] = set()
+        self.dups = dups  # repeats dropped before Redis saw them (within the chunk, or retried)
+        self.seen: dict[int, list[Any]] = {}  # hour bucket -> [seen key idx, event_id, ...]
+        #: (interval, minute, day) key idxs -> summed counters and maxima of the chunk's events.
+        self.sums: dict[tuple[int, int, int], Counts] = {}
+        self.maxes: dict[tuple[int, int, int], Counts] = {}
+        self.ops: list[Any] = []
         self.queues: set[str] = set()
         self.q = self.key(keys.queues(tenant), 0)
-        self.horizon_s = horizon_s
-        self.call_ttl_s = max(horizon_s, CALL_TTL_MIN_S)
-        self.seen_prefix = keys.seen(tenant, "")
-        #: (queue, interval, minute, day) -> bucket-set index: key strings built once per batch.
-        self.bsets: dict[tuple[str, int, int, str], int] = {}
+        self.max_ts = 0
 
     def key(self, name: str, ttl: int) -> int:
         i = self._idx.get(name)
@@ -110,27 +120,46 @@ class TenantPayload:
             self.t.append(ttl)
         return i
 
-    def bucket_set(self, idxs: tuple[int, ...]) -> int:
-        i = self._bidx.get(idxs)
-        if i is None:
-            i = self._bidx[idxs] = len(self.b)
-            self.b.append(list(idxs))
-        return i
-
     def encode(self, now_ms: int) -> bytes:
-        return orjson.dumps(
-            {
-                "k": self.k,
-                "t": self.t,
-                "b": self.b,
-                "e": self.e,
-                "sp": self.seen_prefix,
-                "h": self.horizon_s,
-                "ct": self.call_ttl_s,
-                "now": now_ms,
-                "q": self.q,
-                "qs": sorted(self.queues),
-            }
+        per_key: dict[int, Counts] = {}
+        for bset, sums in self.sums.items():
+            for ki in bset:
+                acc = per_key.setdefault(ki, {})
+                for name, n in sums.items():
+                    acc[name] = acc.get(name, 0) + n
+        counters: list[Any] = []
+        for ki, acc in per_key.items():
+            for name, n in acc.items():
+                counters += (ki, name, n)
+        top: dict[tuple[int, str], int] = {}
+        for bset, maxes in self.maxes.items():
+            for ki in bset:
+                for name, v in maxes.items():
+                    if top.get((ki, name), -1) < v:
+                        top[ki, name] = v
+        maxima: list[Any] = []
+        for (ki, name), v in top.items():
+            maxima += (ki, name, v)
+        groups = [
+            [g[0], *g[i : i + SEEN_GROUP]] for g in self.seen.values() for i in range(1, len(g), SEEN_GROUP)
+        ]
+        return _PACK.encode(
+            [
+                now_ms,
+                self.horizon_s,
+                self.keep_s,
+                self.k,
+                self.t,
+                groups,
+                counters,
+                maxima,
+                self.ops,
+                self.q,
+                sorted(self.queues),
+                len(self.events),
+                self.dups,
+                self.max_ts,
+            ]
         )
 
 
@@ -151,76 +180,65 @@ class BatchBuilder:
         return ctx
 
     def add(self, ev: Event) -> None:
-        ctx = self._tenant(ev.tenant)
-        p = self.payloads.get(ev.tenant)
+        t, eid = ev.tenant, ev.event_id
+        p = self.payloads.get(t)
         if p is None:
-            p = self.payloads[ev.tenant] = TenantPayload(self.keys, ev.tenant, self.horizon_s)
-        keys, t = self.keys, ev.tenant
-        ops: list[list[Any]] = []
-        bset = -1
-        # A call's events are deduplicated in the call's own hash (field e:<event_id>), which
-        # lives at least the dedupe horizon after the call's last event; other events get a key.
-        callk = p.key(keys.call(t, ev.call_id), p.call_ttl_s) if ev.call_id is not None else -1
-        sums: list[Any] = []
-        maxes: list[Any] = []
-        if ev.queue is not None and ev.type != "agent_state":
-            q = ev.queue
-            p.queues.add(q)
-            knobs = ctx.knobs.get(q)
-            if knobs is None:
-                knobs = ctx.knobs[q] = ctx.cfg.knobs(q)
-            iv_start, day = ctx.window(ev.ts_ms)
-            minute = minute_start(ev.ts_ms)
-            bkey = (q, iv_start, minute, day)
-            bset = p.bsets.get(bkey, -1)
-            if bset < 0:
-                iv = p.key(keys.interval(t, q, iv_start), INTERVAL_TTL_S)
-                mn = p.key(keys.minute(t, q, minute), MINUTE_TTL_S)
-                dk = p.key(keys.day(t, q, day), DAY_TTL_S)
-                bset = p.bsets[bkey] = p.bucket_set((iv, mn, dk))
-            delta = event_deltas(ev, knobs)
-            for name, n in delta.sums.items():
-                sums += (name, n)
-            for name, n in delta.maxes.items():
-                maxes += (name, n)
-            ops = self._call_ops(p, ev, day, callk)
-        elif ev.type == "agent_state":
+            p = self.payloads[t] = TenantPayload(self.keys, t, self.horizon_s)
+        if eid in p.ids:
+            p.dups += 1
+            return
+        p.ids.add(eid)
+        p.events.append(ev)
+        keys, ts, etype = self.keys, ev.ts_ms, ev.type
+        if ts > p.max_ts:
+            p.max_ts = ts
+        hour = ts // SEEN_BUCKET_MS
+        group = p.seen.get(hour)
+        if group is None:
+            group = p.seen[hour] = [p.key(keys.seen(t, hour), self.horizon_s)]
+        group.append(eid)
+        if etype == "agent_state":
             state = {
                 "state": ev.state,
                 "reason": ev.reason,
-                "ts": ev.ts_ms,
-                "eid": ev.event_id,
+                "ts": ts,
+                "eid": eid,
                 "queues": list(ev.queues) if ev.queues is not None else None,
             }
-            ops = [
-                [
-                    "g",
-                    p.key(keys.agents(t), 0),
-                    ev.agent_id,
-                    ev.ts_ms,
-                    ev.event_id,
-                    orjson.dumps(state).decode(),
-                ]
-            ]
-        if bset < 0:
-            bset = p.bucket_set(())
-        p.e.append([ev.event_id, bset, sums, maxes, ops, ev.ts_ms, callk])
-
-    def _call_ops(self, p: TenantPayload, ev: Event, day: str, callk: int) -> list[list[Any]]:
-        keys, t, q = self.keys, ev.tenant, ev.queue
-        assert q is not None and ev.call_id is not None
+            p.ops += ("g", p.key(keys.agents(t), 0), ev.agent_id, ts, eid, orjson.dumps(state).decode())
+            return
+        q, cid = ev.queue, ev.call_id
+        assert q is not None and cid is not None  # required of every call event (stream.events)
+        ctx = self._tenant(t)
+        knobs = ctx.knobs.get(q)
+        if knobs is None:
+            knobs = ctx.knobs[q] = ctx.cfg.knobs(q)
+        iv_start, day = ctx.window(ts)
+        minute = ts - ts % MINUTE_MS
+        bset = (
+            p.key(keys.interval(t, q, iv_start), INTERVAL_TTL_S),
+            p.key(keys.minute(t, q, minute), MINUTE_TTL_S),
+            p.key(keys.day(t, q, day), DAY_TTL_S),
+        )
+        sums = p.sums.get(bset)
+        if sums is None:
+            sums = p.sums[bset] = {}
+            p.maxes[bset] = {}
+            p.queues.add(q)
+        accumulate(ev, knobs, sums, p.maxes[bset])
+        if etype == "call_ended" or etype == "wrapup_ended":
+            return  # counters only: no live state
+        callk = p.key(keys.call(t, cid), 0)  # expiry managed by the script (field xp)
         waitk = p.key(keys.waiting(t, q), 0)
-        if ev.type == "call_offered":
-            return [["o", waitk, callk, ev.call_id, q, ev.ts_ms, ev.caller if ev.caller else False]]
-        if ev.type not in QUEUE_EXITS:
-            return []
-        ops: list[list[Any]] = [["x", waitk, callk, ev.call_id, q, ev.ts_ms]]
-        if ev.type == "call_answered":
-            ops.append(["a", callk, p.key(keys.answered_callers(t, day), CALLBACK_TTL_S), ev.ts_ms])
-        elif ev.type == "call_abandoned":
+        if etype == "call_offered":
+            p.ops += ("o", callk, waitk, cid, q, ts, ev.caller or "")
+        elif etype == "call_answered":
+            p.ops += ("a", callk, waitk, cid, q, ts, p.key(keys.answered_callers(t, day), CALLBACK_TTL_S))
+        elif etype == "call_abandoned":
             abnk = p.key(keys.abandons(t, day), CALLBACK_TTL_S)
-            ops.append(["b", callk, abnk, f"{ev.call_id}|{q}", ev.ts_ms, ev.wait_ms, q, ev.call_id])
-        return ops
+            p.ops += ("b", callk, waitk, cid, q, ts, abnk, ev.wait_ms or 0)
+        elif etype == "call_overflowed":
+            p.ops += ("x", callk, waitk, cid, q, ts)
 
 
 @dataclass(frozen=True)
@@ -253,6 +271,10 @@ class StoreWriter:
             builder.add(ev)
         return builder
 
+    async def _send(self, payload: TenantPayload, now: int) -> list[Any]:
+        # EVAL (cached by digest in Redis), not EVALSHA: nothing to reload after a restart.
+        return await self.redis.eval(APPLY_LUA, 1, payload.meta_key, payload.encode(now))  # type: ignore[no-any-return]
+
     async def apply(
         self,
         events: Sequence[Event],
@@ -262,28 +284,30 @@ class StoreWriter:
     ) -> BatchResult:
         """Write events, then the next offsets per (topic, partition) and the rejections.
 
-        Each Lua call (one tenant, up to CHUNK_EVENTS events) is atomic on its own: dedupe marks
-        and effects together. Chunks are sent as soon as they are built, so Redis applies one
-        while Python builds the next; offsets are written only after every chunk succeeded.
+        Each Lua call (one tenant, up to CHUNK_EVENTS events) is atomic on its own. Chunks are
+        sent as soon as they are built, so Redis applies one while Python builds the next; a
+        chunk that held events applied before is sent again without them; offsets are written
+        only after every chunk succeeded.
         """
         now = self.clock()
-        pending: list[asyncio.Future[Any]] = []
+        pending: list[tuple[TenantPayload, asyncio.Future[Any]]] = []
         for i in range(0, len(events), CHUNK_EVENTS):
             builder = self.build(events[i : i + CHUNK_EVENTS])
             for payload in builder.payloads.values():
-                # EVAL (cached by digest in Redis), not EVALSHA: nothing to reload after a restart.
-                fut = asyncio.ensure_future(
-                    self.redis.eval(APPLY_LUA, 1, payload.meta_key, payload.encode(now))
-                )
-                pending.append(fut)
+                pending.append((payload, asyncio.ensure_future(self._send(payload, now))))
                 await asyncio.sleep(0)  # let the command go out while we build the next chunk
         try:
-            results = await asyncio.gather(*pending)
+            results = await asyncio.gather(*(fut for _, fut in pending))
         except BaseException:
-            await asyncio.gather(*pending, return_exceptions=True)  # leave nothing in flight
+            await asyncio.gather(*(fut for _, fut in pending), return_exceptions=True)
             raise
-        applied = sum(int(a) for a, _ in results)
-        dups = sum(int(d) for _, d in results)
+        applied = dups = 0
+        for (payload, _), result in zip(pending, results, strict=True):
+            while int(result[0]) == 0:  # some were applied before: drop them and send the rest
+                payload = self._without(payload, {x.decode() for x in result[1]})
+                result = await self._send(payload, now)
+            applied += len(payload.events)
+            dups += payload.dups
         tenants = {ev.tenant for ev in events}
         async with self.redis.pipeline(transaction=True) as pipe:
             for (topic, part), nxt in (offsets or {}).items():
@@ -297,6 +321,16 @@ class StoreWriter:
         n_off = len(offsets or {})
         new_rej = sum(int(x) for x in out[n_off : n_off + len(rejected)])
         return BatchResult(applied, dups, new_rej)
+
+    def _without(self, payload: TenantPayload, applied_before: set[str]) -> TenantPayload:
+        """The same chunk minus the events Redis already holds (counted as duplicates)."""
+        builder = BatchBuilder(self.center, self.keys, self.horizon_s)
+        rest = TenantPayload(self.keys, payload.tenant, self.horizon_s, payload.dups + len(applied_before))
+        builder.payloads[payload.tenant] = rest
+        for ev in payload.events:
+            if ev.event_id not in applied_before:
+                builder.add(ev)
+        return rest
 
     def _reject(self, pipe: Any, topic: str, part: int, offset: int, rej: Rejected, now: int) -> None:
         # Count each rejected input once even if its message is delivered again: a seen-marker

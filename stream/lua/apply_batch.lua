@@ -1,46 +1,93 @@
--- Apply one batch of one tenant's events atomically, each event at most once.
+-- Apply one chunk of one tenant's events atomically: all of them exactly once, or none.
 --
 -- KEYS[1] = the tenant's meta hash (it carries the tenant's hash tag, so the script is routed
 --           to the slot holding every key the payload names).
--- ARGV[1] = JSON payload built by stream/store.py:
---   k  = key names;  t = their TTLs (seconds, 0 = none), parallel to k
---   b  = bucket sets: lists of key indices (0-based) that one event's counters go to
---   e  = events: [event_id, bucket_set_idx, sums_flat, maxes_flat, ops, ts_ms, call_key_idx]
---   sp = prefix of the per-event dedupe keys (sp .. event_id), for events without a call: a
---        call's events are marked in the call's own hash (field e:<event_id>, call TTL >= horizon)
---   h  = dedupe horizon (s); ct = call-record TTL (s); now = wall clock (ms); q = queue-set key
---        idx; qs = queue names
--- Counters are summed per key and field in Lua and written once each (HINCRBY), max_* fields
--- take the larger value. Returns {applied, duplicates}.
-local p = cjson.decode(ARGV[1])
-local K, T = p.k, p.t
-local acc, mx, touched = {}, {}, {}
-local applied, dups, maxts = 0, 0, 0
+-- ARGV[1] = a MessagePack array built by stream/store.py (TenantPayload.encode):
+--   [1] now (wall ms)          [2] dedupe horizon (s)     [3] call-record keep time (s)
+--   [4] key names              [5] their TTLs in s, parallel to [4] (0 = none or managed here)
+--   [6] dedupe groups: {seen-key idx, event_id, event_id, ...}: every event of the chunk, by
+--       the hour of its event time (cp:{t}:seen:<hour>, one hash per hour)
+--   [7] counters, flat: key idx, field, amount, ...  (the chunk's sums, already folded in Python
+--       by stream.kpis.accumulate: this script does no KPI arithmetic)
+--   [8] maxima, flat: key idx, field, value, ...
+--   [9] live-state ops, flat records (one per event that changes live state, see below)
+--   [10] queue-set key idx     [11] queue names           [12] events in the chunk
+--   [13] duplicates Python already dropped                [14] latest event time (ms)
+-- Key indices are 0-based. The chunk's events are unique by event_id (Python drops repeats).
+--
+-- Exactly once: first every event's marker is read. If any event was applied before (a
+-- redelivered message, a source sending twice), nothing is written and the script returns
+-- {0, {event_id, ...}}; the caller drops those events and sends the rest again. Otherwise the
+-- markers, counters and live state are written together and it returns {1}. Redis runs the
+-- script atomically, so a crash can never leave markers without their effects.
+local p = cmsgpack.unpack(ARGV[1])
+local now, horizon, keep_s = p[1], p[2], p[3]
+local K, T = p[4], p[5]
 
-local function ttl(ki)
-  touched[ki] = true
+-- 1. Read every marker; return the repeats without writing anything.
+local dups = {}
+for _, g in ipairs(p[6]) do
+  local got = redis.call('HMGET', K[g[1] + 1], unpack(g, 2))
+  for i = 1, #got do
+    if got[i] then dups[#dups + 1] = g[i + 1] end
+  end
+end
+if #dups > 0 then return {0, dups} end
+
+-- 2. Markers (TTL: the horizon, renewed by every chunk that writes the hour).
+for _, g in ipairs(p[6]) do
+  local args = {}
+  for i = 2, #g do
+    args[#args + 1] = g[i]
+    args[#args + 1] = 1
+  end
+  redis.call('HSET', K[g[1] + 1], unpack(args))
 end
 
 local function hmax(key, field, value)
   local cur = redis.call('HGET', key, field)
-  if not cur or tonumber(cur) < value then
+  if not cur or tonumber(cur) < tonumber(value) then
     redis.call('HSET', key, field, value)
   end
 end
 
-local function run_op(op)
-  local kind = op[1]
-  if kind == 'o' then -- offer: {o, waitk, callk_idx, call_id, queue, ts, caller|false}
-    local waitk, callk, cid, q, ts, caller = K[op[2] + 1], K[op[3] + 1], op[4], op[5], op[6], op[7]
-    local st = redis.call('HMGET', callk, 'x:' .. q, 'ansk', 'abk', 'ans', 'abf')
-    if not st[1] then
-      redis.call('ZADD', waitk, ts, cid)
+-- 3. Counters, summed per key and field in Python: one HINCRBY each.
+local c = p[7]
+for i = 1, #c, 3 do redis.call('HINCRBY', K[c[i] + 1], c[i + 1], c[i + 2]) end
+local m = p[8]
+for i = 1, #m, 3 do hmax(K[m[i] + 1], m[i + 1], m[i + 2]) end
+
+-- 4. Live state. A call record (cp:{t}:call:<id>) must outlive the call by keep_s; its field xp
+-- remembers the expiry last set (ms), so EXPIRE runs only when less than keep_s is left.
+local call_ttl = keep_s + 3600
+local function expiry(xp, args)
+  if xp and tonumber(xp) >= now + keep_s * 1000 then return false end
+  args[#args + 1] = 'xp'
+  args[#args + 1] = now + call_ttl * 1000
+  return true
+end
+
+local function save_call(callk, args, renew)
+  redis.call('HSET', callk, unpack(args))
+  if renew then redis.call('EXPIRE', callk, call_ttl) end
+end
+
+local o = p[9]
+local n, i = #o, 1
+while i <= n do
+  local kind = o[i]
+  if kind == 'o' then -- offered: o, callk, waitk, call_id, queue, ts, caller ('' = none)
+    local callk, waitk, cid, q, ts, caller = K[o[i + 1] + 1], K[o[i + 2] + 1], o[i + 3], o[i + 4], o[i + 5], o[i + 6]
+    local st = redis.call('HMGET', callk, 'x:' .. q, 'ansk', 'abk', 'ans', 'abf', 'xp')
+    if not st[1] then redis.call('ZADD', waitk, ts, cid) end -- not if its exit came first
+    local args = {'o:' .. q, ts}
+    if caller ~= '' then
+      args[3] = 'caller'
+      args[4] = caller
     end
-    if caller and caller ~= cjson.null then
-      redis.call('HSET', callk, 'o:' .. q, ts, 'caller', caller)
-      if st[2] then
-        hmax(st[2], caller, tonumber(st[4]))
-      end
+    save_call(callk, args, expiry(st[6], args))
+    if caller ~= '' then -- the call's answer or abandon came first: give them the caller now
+      if st[2] then redis.call('ZADD', st[2], 'GT', st[4], caller) end
       if st[3] then
         local cur = redis.call('HGET', st[3], st[5])
         if cur then
@@ -49,97 +96,63 @@ local function run_op(op)
           redis.call('HSET', st[3], st[5], cjson.encode(entry))
         end
       end
-    else
-      redis.call('HSET', callk, 'o:' .. q, ts)
     end
-    ttl(op[3] + 1)
-  elseif kind == 'x' then -- queue exit: {x, waitk, callk_idx, call_id, queue, ts}
-    local waitk, callk = K[op[2] + 1], K[op[3] + 1]
-    redis.call('ZREM', waitk, op[4])
-    redis.call('HSET', callk, 'x:' .. op[5], op[6])
-    ttl(op[3] + 1)
-  elseif kind == 'a' then -- answered: {a, callk, ansck_idx, ts}
-    local callk, ansck, ts = K[op[2] + 1], K[op[3] + 1], op[4]
-    local st = redis.call('HMGET', callk, 'ans', 'caller')
+    i = i + 7
+  elseif kind == 'a' then -- answered: a, callk, waitk, call_id, queue, ts, answered-callers key
+    local callk, waitk, cid, q, ts, ansk = K[o[i + 1] + 1], K[o[i + 2] + 1], o[i + 3], o[i + 4], o[i + 5], K[o[i + 6] + 1]
+    local st = redis.call('HMGET', callk, 'ans', 'caller', 'xp')
+    redis.call('ZREM', waitk, cid)
+    local args = {'x:' .. q, ts}
     if not st[1] or tonumber(st[1]) < ts then
-      redis.call('HSET', callk, 'ans', ts, 'ansk', ansck)
+      args[3], args[4], args[5], args[6] = 'ans', ts, 'ansk', ansk
     end
-    if st[2] then
-      hmax(ansck, st[2], ts)
-    end
-    ttl(op[3] + 1)
-  elseif kind == 'b' then -- abandoned: {b, callk, abnk_idx, field, ts, wait_ms, queue, call_id}
-    local callk, abnk, field = K[op[2] + 1], K[op[3] + 1], op[4]
-    local caller = redis.call('HGET', callk, 'caller')
-    local entry = {ts = op[5], wait_ms = op[6], queue = op[7], call_id = op[8]}
-    if caller then entry.caller = caller end
+    save_call(callk, args, expiry(st[3], args))
+    if st[2] then redis.call('ZADD', ansk, 'GT', ts, st[2]) end
+    i = i + 7
+  elseif kind == 'b' then -- abandoned: b, callk, waitk, call_id, queue, ts, abandons key, wait_ms
+    local callk, waitk, cid, q, ts, abnk = K[o[i + 1] + 1], K[o[i + 2] + 1], o[i + 3], o[i + 4], o[i + 5], K[o[i + 6] + 1]
+    local st = redis.call('HMGET', callk, 'caller', 'xp')
+    redis.call('ZREM', waitk, cid)
+    local field = cid .. '|' .. q
+    local entry = {ts = ts, wait_ms = o[i + 7], queue = q, call_id = cid}
+    if st[1] then entry.caller = st[1] end
     redis.call('HSET', abnk, field, cjson.encode(entry))
-    redis.call('HSET', callk, 'abk', abnk, 'abf', field)
-    ttl(op[3] + 1)
-  elseif kind == 'g' then -- agent state: {g, agentsk, agent_id, ts, event_id, json}
-    local agk, aid, ts, eid = K[op[2] + 1], op[3], op[4], op[5]
+    local args = {'x:' .. q, ts, 'abk', abnk, 'abf', field}
+    save_call(callk, args, expiry(st[2], args))
+    i = i + 8
+  elseif kind == 'x' then -- overflowed: x, callk, waitk, call_id, queue, ts
+    local callk, waitk, cid, q, ts = K[o[i + 1] + 1], K[o[i + 2] + 1], o[i + 3], o[i + 4], o[i + 5]
+    local st = redis.call('HMGET', callk, 'xp')
+    redis.call('ZREM', waitk, cid)
+    local args = {'x:' .. q, ts}
+    save_call(callk, args, expiry(st[1], args))
+    i = i + 6
+  elseif kind == 'g' then -- agent state: g, agents key, agent_id, ts, event_id, json
+    local agk, aid, ts, eid = K[o[i + 1] + 1], o[i + 2], o[i + 3], o[i + 4]
     local cur = redis.call('HGET', agk, aid)
     local newer = true
     if cur then
-      local c = cjson.decode(cur)
-      if c.ts > ts or (c.ts == ts and c.eid >= eid) then newer = false end
+      local s = cjson.decode(cur)
+      if s.ts > ts or (s.ts == ts and s.eid >= eid) then newer = false end
     end
-    if newer then redis.call('HSET', agk, aid, op[6]) end
-  end
-end
-
-local sp, horizon = p.sp, p.h
-local function first_time(e)
-  local ck = e[7]
-  if ck >= 0 then
-    ttl(ck + 1)
-    return redis.call('HSETNX', K[ck + 1], 'e:' .. e[1], 1) == 1
-  end
-  return redis.call('SET', sp .. e[1], 1, 'NX', 'EX', horizon)
-end
-
-for _, e in ipairs(p.e) do
-  if first_time(e) then
-    applied = applied + 1
-    local sums, maxes = e[3], e[4]
-    for _, ki in ipairs(p.b[e[2] + 1]) do
-      local a = acc[ki]
-      if not a then a = {}; acc[ki] = a end
-      for i = 1, #sums, 2 do a[sums[i]] = (a[sums[i]] or 0) + sums[i + 1] end
-      if #maxes > 0 then
-        local x = mx[ki]
-        if not x then x = {}; mx[ki] = x end
-        for i = 1, #maxes, 2 do
-          if (x[maxes[i]] or -1) < maxes[i + 1] then x[maxes[i]] = maxes[i + 1] end
-        end
-      end
-    end
-    for _, op in ipairs(e[5]) do run_op(op) end
-    if e[6] > maxts then maxts = e[6] end
+    if newer then redis.call('HSET', agk, aid, o[i + 5]) end
+    i = i + 6
   else
-    dups = dups + 1
+    return redis.error_reply('apply_batch: unknown op ' .. tostring(kind))
   end
 end
 
-for ki, a in pairs(acc) do
-  local key = K[ki + 1]
-  for f, n in pairs(a) do redis.call('HINCRBY', key, f, n) end
-  ttl(ki + 1)
-end
-for ki, x in pairs(mx) do
-  local key = K[ki + 1]
-  for f, n in pairs(x) do hmax(key, f, n) end
-end
-for ki, _ in pairs(touched) do
-  if T[ki] > 0 then redis.call('EXPIRE', K[ki], T[ki]) end
+-- 5. Expiries of the windowed buckets, the markers and the day's lists: once per key.
+for k = 1, #K do
+  if T[k] > 0 then redis.call('EXPIRE', K[k], T[k]) end
 end
 
-local meta = KEYS[1]
-if #p.qs > 0 then redis.call('SADD', K[p.q + 1], unpack(p.qs)) end
+local meta, applied, maxts = KEYS[1], p[12], p[14]
+if #p[11] > 0 then redis.call('SADD', K[p[10] + 1], unpack(p[11])) end
 redis.call('HINCRBY', meta, 'events', applied)
-redis.call('HINCRBY', meta, 'duplicates', dups)
+redis.call('HINCRBY', meta, 'duplicates', p[13])
 if applied > 0 then
   hmax(meta, 'last_event_ms', maxts)
-  redis.call('HSET', meta, 'last_write_ms', p.now)
+  redis.call('HSET', meta, 'last_write_ms', now)
 end
-return {applied, dups}
+return {1}

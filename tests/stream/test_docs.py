@@ -35,7 +35,7 @@ def test_every_key_kind_is_documented() -> None:
         k.day("t", "q", "d"),
         k.queues("t"),
         k.meta("t"),
-        k.seen("t", "e"),
+        k.seen("t", 0),
         k.call("t", "c"),
         k.waiting("t", "q"),
         k.agents("t"),

@@ -16,6 +16,8 @@ from stream.events import (
     REASONS,
     REQUIRED,
     Event,
+    _decode_fast,
+    decode_exact,
     decode_message,
     parse_event,
     parse_ts,
@@ -160,3 +162,87 @@ def test_wire_round_trip_is_identity(ev: Event) -> None:
     """encode then decode is identity (like faust's codec tests)."""
     assert parse_event(orjson.loads(orjson.dumps(to_wire(ev)))) == ev
     jsonschema.validate(orjson.loads(orjson.dumps(to_wire(ev))), SCHEMA)
+
+
+# -- the compiled fast path never disagrees with the exact path ----------------------------------
+FIELDS = (
+    "event_id",
+    "type",
+    "ts",
+    "tenant",
+    "call_id",
+    "queue",
+    "agent_id",
+    "caller",
+    "priority",
+    "wait_s",
+    "talk_s",
+    "hold_s",
+    "acw_s",
+    "to_queue",
+    "state",
+    "reason",
+    "queues",
+    "extra",
+)
+odd_text = st.text(st.characters(codec="utf-8"), max_size=6) | st.sampled_from(
+    ["", " ", "a\nb", "a\x00", "x" * 129, "x" * 257, "acme\n", "{t}", "é", "\u200b", "NaN"]
+)
+odd_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.sampled_from([0, -1, 2**31, 2**31 - 1, -(2**31) - 1, 946_684_800_000, 4_102_444_800_000, 86_400]),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([0.0, -0.0, 86_400.0, 86_400.001, 1e-9, 12.3456789]),
+    odd_text,
+    st.sampled_from(["2026-11-22T09:15:02+08:00", "2026-11-22", "2026-11-22T09:15", "1999-01-01T00:00Z"]),
+    st.sampled_from(list(REQUIRED) + ["available", "aux", "nope"]),
+    st.lists(odd_text, max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+
+
+@st.composite
+def near_valid(draw: st.DrawFn) -> dict:
+    """A valid event with a few fields replaced, removed or added: mostly fine, often subtly not."""
+    etype = draw(st.sampled_from(list(REQUIRED)))
+    doc = {**BASE, "type": etype, **GOOD[etype]}
+    for _ in range(draw(st.integers(0, 3))):
+        name = draw(st.sampled_from(FIELDS))
+        if draw(st.booleans()) and name in doc:
+            del doc[name]
+        else:
+            doc[name] = draw(odd_values)
+    return doc
+
+
+@given(st.lists(near_valid(), min_size=1, max_size=4), st.booleans())
+def test_fast_path_agrees_with_the_exact_path(docs: list[dict], as_array: bool) -> None:
+    """Whatever the compiled decoder accepts, the exact one accepts with the same events."""
+    raw = json.dumps(docs if as_array else docs[0], ensure_ascii=False).encode()  # big ints too
+    exact = decode_exact(raw)
+    assert decode_message(raw) == exact
+    fast = _decode_fast(raw)
+    if fast is not None:
+        assert fast == exact[0] and exact[1] == []
+
+
+OFFER = b'{"event_id":"e","type":"call_offered","ts":1795310102120,"call_id":"c","queue":"q"'
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        OFFER + b',"priority":123456789012345678901234567890}',
+        OFFER.replace(b"1795310102120", b"123456789012345678901234567890") + b"}",
+        OFFER + b',"x":' + b"[" * 2000 + b"]" * 2000 + b"}",
+        OFFER + b',"tenant":"acme\\n"}',
+        OFFER + b',"event_id":"e\\u0001"}',
+        b"[" + OFFER + b"}, 5]",
+    ],
+)
+def test_fast_path_hands_doubtful_messages_to_the_exact_path(raw: bytes) -> None:
+    assert _decode_fast(raw) is None
+    assert decode_message(raw) == decode_exact(raw)
+    assert decode_message(raw)[1], "each of these is rejected, with a reason"
