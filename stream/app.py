@@ -74,14 +74,16 @@ async def write_agent_samples(r: aioredis.Redis, keys: Keys, now_ms: int) -> Non
 
 
 async def prune_waiting(r: aioredis.Redis, keys: Keys, now_ms: int) -> int:
-    """Drop calls "waiting" longer than WAITING_STALE_S: their exit event was lost.
+    """Drop calls "waiting" longer than WAITING_STALE_S (their exit event was lost), and exits
+    older than CALL_KEEP_S (kept so that a late offer is not counted as waiting).
 
     Without this a lost exit would keep a member in the waiting set forever. Returns how many
-    were removed (logged: a steady trickle means a source drops exit events).
+    waiting calls were removed (logged: a steady trickle means a source drops exit events).
     """
-    from stream.keys import WAITING_STALE_S
+    from stream.keys import CALL_KEEP_S, WAITING_STALE_S
 
     floor = now_ms - WAITING_STALE_S * 1000
+    exits_floor = -(now_ms - CALL_KEEP_S * 1000)  # an exit at ts is stored as -ts
     tenants = [t.decode() if isinstance(t, bytes) else t for t in await r.smembers(keys.tenants)]
     async with r.pipeline(transaction=False) as pipe:
         for t in tenants:
@@ -90,10 +92,10 @@ async def prune_waiting(r: aioredis.Redis, keys: Keys, now_ms: int) -> int:
     async with r.pipeline(transaction=False) as pipe:
         for t, qs in zip(tenants, queue_sets, strict=True):
             for q in qs:
-                pipe.zremrangebyscore(
-                    keys.waiting(t, q.decode() if isinstance(q, bytes) else q), "-inf", floor
-                )
-        removed = sum(int(n) for n in await pipe.execute())
+                k = keys.waiting(t, q.decode() if isinstance(q, bytes) else q)
+                pipe.zremrangebyscore(k, 0, floor)
+                pipe.zremrangebyscore(k, f"({exits_floor}", "(0")
+        removed = sum(int(n) for n in (await pipe.execute())[::2])
     if removed:
         log.warning("pruned %d calls waiting longer than %d s (lost exit events)", removed, WAITING_STALE_S)
     return removed

@@ -17,9 +17,10 @@ INTERVAL_TTL_S = 40 * DAY_S
 MINUTE_TTL_S = 26 * 3600
 #: Business-day buckets ("today", daily reports): kept 400 days.
 DAY_TTL_S = 400 * DAY_S
-#: Per-call records (caller, offer/exit times) needed to order-independently track waiting calls
-#: and the call-back list; kept at least 26 hours (a business day and then some).
-CALL_TTL_MIN_S = 26 * 3600
+#: Call records (callers, exits in the waiting sets, exits that came before their offer) needed
+#: to track waiting calls and the call-back list whatever the order of arrival: kept 26 hours
+#: (a business day and then some) after their last write.
+CALL_KEEP_S = 26 * 3600
 #: Dedupe markers are grouped in one hash per tenant and UTC hour of event time.
 SEEN_BUCKET_MS = 3_600_000
 #: Today's abandoned calls and the callers who got through, per business day: kept 8 days.
@@ -64,19 +65,25 @@ class Keys:
         return f"{self._t(tenant)}:meta"
 
     def seen(self, tenant: str, hour: int) -> str:
-        """Hash event_id -> 1: dedupe markers of the events whose event time falls in one UTC
+        """Set of event ids: dedupe markers of the events whose event time falls in one UTC
         hour (``hour`` = ts_ms // SEEN_BUCKET_MS); expires the dedupe horizon after its last write.
         A repeat of an event is the same source event, so it has the same time and hour bucket."""
         return f"{self._t(tenant)}:seen:{hour}"
 
     # -- live state -----------------------------------------------------------------------------
     def call(self, tenant: str, call_id: str) -> str:
-        """Hash per call: caller, o:<queue> offer ts, x:<queue> exit ts, ans, ansk, abk, abf, and
-        xp, the expiry last set (ms: the script renews it only when less than the keep time is left)."""
+        """Hash of a call whose exit came before its offer: ``ansk``/``ans`` (answered-callers key
+        and answer ts) or ``abk``/``abf`` (abandons key and field), for the offer to add its caller."""
         return f"{self._t(tenant)}:call:{call_id}"
 
+    def callers(self, tenant: str, utc_day: int) -> str:
+        """Hash call_id -> caller ('' when none) of the calls offered that UTC day (ts // 86,400,000):
+        written by the offer, read by the exit."""
+        return f"{self._t(tenant)}:callers:{utc_day}"
+
     def waiting(self, tenant: str, queue: str) -> str:
-        """Sorted set of calls waiting in a queue now: member call_id, score offer ts (ms)."""
+        """Sorted set, one member per call_id: score = offer ts (ms) while it waits in the queue,
+        -(exit ts) after it left (kept CALL_KEEP_S so that a late offer is not counted)."""
         return f"{self._t(tenant)}:wait:{queue}"
 
     def agents(self, tenant: str) -> str:

@@ -27,7 +27,7 @@ import redis.asyncio as aioredis
 from stream.config import CenterConfig, KpiKnobs, TenantConfig
 from stream.events import Event, Rejected
 from stream.keys import (
-    CALL_TTL_MIN_S,
+    CALL_KEEP_S,
     CALLBACK_TTL_S,
     DAY_TTL_S,
     DLQ_RECENT_MAX,
@@ -61,6 +61,7 @@ DLQ_LUA = (
 #: are constant: they are computed once per slice.
 SLICE_MS = 15 * 60_000
 MINUTE_MS = 60_000
+DAY_MS = 86_400_000
 #: Events per Lua call: bounds how long one script holds Redis (dashboard reads interleave).
 CHUNK_EVENTS = 2_000
 #: Event ids per HMGET/HSET of a dedupe hash (Lua's unpack() has a stack limit of 8,000).
@@ -96,7 +97,7 @@ class TenantPayload:
         self.tenant = tenant
         self.meta_key = keys.meta(tenant)
         self.horizon_s = horizon_s
-        self.keep_s = max(horizon_s, CALL_TTL_MIN_S)
+        self.keep_s = CALL_KEEP_S
         self.k: list[str] = []
         self.t: list[int] = []
         self._idx: dict[str, int] = {}
@@ -118,6 +119,8 @@ class TenantPayload:
             i = self._idx[name] = len(self.k)
             self.k.append(name)
             self.t.append(ttl)
+        elif ttl > self.t[i]:  # read-only in one event (yesterday's callers), written in another
+            self.t[i] = ttl
         return i
 
     def encode(self, now_ms: int) -> bytes:
@@ -228,17 +231,24 @@ class BatchBuilder:
         accumulate(ev, knobs, sums, p.maxes[bset])
         if etype == "call_ended" or etype == "wrapup_ended":
             return  # counters only: no live state
-        callk = p.key(keys.call(t, cid), 0)  # expiry managed by the script (field xp)
         waitk = p.key(keys.waiting(t, q), 0)
+        utc_day = ts // DAY_MS
         if etype == "call_offered":
-            p.ops += ("o", callk, waitk, cid, q, ts, ev.caller or "")
-        elif etype == "call_answered":
-            p.ops += ("a", callk, waitk, cid, q, ts, p.key(keys.answered_callers(t, day), CALLBACK_TTL_S))
+            callers = p.key(keys.callers(t, utc_day), CALL_KEEP_S)
+            p.ops += ("o", waitk, cid, ts, callers, ev.caller or "", p.key(keys.call(t, cid), 0))
+            return
+        if etype == "call_overflowed":
+            p.ops += ("x", waitk, cid, ts)
+            return
+        # An exit reads the caller its offer wrote (that day's hash, or the day before's).
+        today, yesterday = p.key(keys.callers(t, utc_day), 0), p.key(keys.callers(t, utc_day - 1), 0)
+        callk = p.key(keys.call(t, cid), 0)  # expiry set by the script, if it writes one
+        if etype == "call_answered":
+            ansk = p.key(keys.answered_callers(t, day), CALLBACK_TTL_S)
+            p.ops += ("a", waitk, cid, ts, today, yesterday, ansk, callk)
         elif etype == "call_abandoned":
             abnk = p.key(keys.abandons(t, day), CALLBACK_TTL_S)
-            p.ops += ("b", callk, waitk, cid, q, ts, abnk, ev.wait_ms or 0)
-        elif etype == "call_overflowed":
-            p.ops += ("x", callk, waitk, cid, q, ts)
+            p.ops += ("b", waitk, cid, q, ts, today, yesterday, abnk, ev.wait_ms or 0, callk)
 
 
 @dataclass(frozen=True)

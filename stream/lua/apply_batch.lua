@@ -6,11 +6,12 @@
 --   [1] now (wall ms)          [2] dedupe horizon (s)     [3] call-record keep time (s)
 --   [4] key names              [5] their TTLs in s, parallel to [4] (0 = none or managed here)
 --   [6] dedupe groups: {seen-key idx, event_id, event_id, ...}: every event of the chunk, by
---       the hour of its event time (cp:{t}:seen:<hour>, one hash per hour)
+--       the hour of its event time (cp:{t}:seen:<hour>, one set per hour)
 --   [7] counters, flat: key idx, field, amount, ...  (the chunk's sums, already folded in Python
 --       by stream.kpis.accumulate: this script does no KPI arithmetic)
 --   [8] maxima, flat: key idx, field, value, ...
---   [9] live-state ops, flat records (one per event that changes live state, see below)
+--   [9] live-state ops, flat records: a kind letter and its fields (one record per offer, exit
+--       and agent state; call_ended and wrapup_ended only count), see part 4 below
 --   [10] queue-set key idx     [11] queue names           [12] events in the chunk
 --   [13] duplicates Python already dropped                [14] latest event time (ms)
 -- Key indices are 0-based. The chunk's events are unique by event_id (Python drops repeats).
@@ -27,22 +28,15 @@ local K, T = p[4], p[5]
 -- 1. Read every marker; return the repeats without writing anything.
 local dups = {}
 for _, g in ipairs(p[6]) do
-  local got = redis.call('HMGET', K[g[1] + 1], unpack(g, 2))
+  local got = redis.call('SMISMEMBER', K[g[1] + 1], unpack(g, 2))
   for i = 1, #got do
-    if got[i] then dups[#dups + 1] = g[i + 1] end
+    if got[i] == 1 then dups[#dups + 1] = g[i + 1] end
   end
 end
 if #dups > 0 then return {0, dups} end
 
 -- 2. Markers (TTL: the horizon, renewed by every chunk that writes the hour).
-for _, g in ipairs(p[6]) do
-  local args = {}
-  for i = 2, #g do
-    args[#args + 1] = g[i]
-    args[#args + 1] = 1
-  end
-  redis.call('HSET', K[g[1] + 1], unpack(args))
-end
+for _, g in ipairs(p[6]) do redis.call('SADD', K[g[1] + 1], unpack(g, 2)) end
 
 local function hmax(key, field, value)
   local cur = redis.call('HGET', key, field)
@@ -57,76 +51,74 @@ for i = 1, #c, 3 do redis.call('HINCRBY', K[c[i] + 1], c[i + 1], c[i + 2]) end
 local m = p[8]
 for i = 1, #m, 3 do hmax(K[m[i] + 1], m[i + 1], m[i + 2]) end
 
--- 4. Live state. A call record (cp:{t}:call:<id>) must outlive the call by keep_s; its field xp
--- remembers the expiry last set (ms), so EXPIRE runs only when less than keep_s is left.
-local call_ttl = keep_s + 3600
-local function expiry(xp, args)
-  if xp and tonumber(xp) >= now + keep_s * 1000 then return false end
-  args[#args + 1] = 'xp'
-  args[#args + 1] = now + call_ttl * 1000
-  return true
+-- 4. Live state.
+-- Waiting sets (cp:{t}:wait:<queue>) hold one member per call: score +offer ts while it waits,
+-- -exit ts once it left. The latest event by event time decides, so any order of arrival gives
+-- the same final state: an offer adds a call only if absent (or if its only exit was earlier:
+-- a re-queue), an exit always overwrites a waiting score (ZADD LT: negative < positive).
+-- Callers (cp:{t}:callers:<utc day>) are written by the offer and read by the exits; an exit
+-- that comes before its offer leaves its answer/abandon in the call record for the offer.
+local function caller_of(today, yesterday, cid)
+  local c = redis.call('HGET', today, cid)
+  if not c then c = redis.call('HGET', yesterday, cid) end -- offered before UTC midnight
+  return c -- false: offer not seen yet; '': offered without a caller id
 end
 
-local function save_call(callk, args, renew)
-  redis.call('HSET', callk, unpack(args))
-  if renew then redis.call('EXPIRE', callk, call_ttl) end
+local function early_exit(callk, fields)
+  redis.call('HSET', callk, unpack(fields))
+  redis.call('EXPIRE', callk, keep_s)
 end
 
 local o = p[9]
 local n, i = #o, 1
 while i <= n do
   local kind = o[i]
-  if kind == 'o' then -- offered: o, callk, waitk, call_id, queue, ts, caller ('' = none)
-    local callk, waitk, cid, q, ts, caller = K[o[i + 1] + 1], K[o[i + 2] + 1], o[i + 3], o[i + 4], o[i + 5], o[i + 6]
-    local st = redis.call('HMGET', callk, 'x:' .. q, 'ansk', 'abk', 'ans', 'abf', 'xp')
-    if not st[1] then redis.call('ZADD', waitk, ts, cid) end -- not if its exit came first
-    local args = {'o:' .. q, ts}
-    if caller ~= '' then
-      args[3] = 'caller'
-      args[4] = caller
-    end
-    save_call(callk, args, expiry(st[6], args))
-    if caller ~= '' then -- the call's answer or abandon came first: give them the caller now
-      if st[2] then redis.call('ZADD', st[2], 'GT', st[4], caller) end
-      if st[3] then
-        local cur = redis.call('HGET', st[3], st[5])
-        if cur then
-          local entry = cjson.decode(cur)
-          entry.caller = caller
-          redis.call('HSET', st[3], st[5], cjson.encode(entry))
+  if kind == 'o' then -- offered: o, waitk, call_id, ts, callers key, caller ('' = none), callk
+    local waitk, cid, ts, caller = K[o[i + 1] + 1], o[i + 2], o[i + 3], o[i + 5]
+    if redis.call('ZADD', waitk, 'NX', ts, cid) == 0 then
+      local cur = tonumber(redis.call('ZSCORE', waitk, cid))
+      if cur < 0 and -cur < ts then redis.call('ZADD', waitk, ts, cid) end -- re-queued
+      if cur < 0 and caller ~= '' then -- an exit came first: give it the caller now
+        local callk = K[o[i + 6] + 1]
+        local st = redis.call('HMGET', callk, 'ansk', 'ans', 'abk', 'abf')
+        if st[1] then redis.call('ZADD', st[1], 'GT', st[2], caller) end
+        if st[3] then
+          local cur_entry = redis.call('HGET', st[3], st[4])
+          if cur_entry then
+            local entry = cjson.decode(cur_entry)
+            entry.caller = caller
+            redis.call('HSET', st[3], st[4], cjson.encode(entry))
+          end
         end
       end
     end
+    redis.call('HSET', K[o[i + 4] + 1], cid, caller)
     i = i + 7
-  elseif kind == 'a' then -- answered: a, callk, waitk, call_id, queue, ts, answered-callers key
-    local callk, waitk, cid, q, ts, ansk = K[o[i + 1] + 1], K[o[i + 2] + 1], o[i + 3], o[i + 4], o[i + 5], K[o[i + 6] + 1]
-    local st = redis.call('HMGET', callk, 'ans', 'caller', 'xp')
-    redis.call('ZREM', waitk, cid)
-    local args = {'x:' .. q, ts}
-    if not st[1] or tonumber(st[1]) < ts then
-      args[3], args[4], args[5], args[6] = 'ans', ts, 'ansk', ansk
+  elseif kind == 'a' then -- answered: a, waitk, call_id, ts, callers today, yesterday, ansk, callk
+    local cid, ts, ansk = o[i + 2], o[i + 3], K[o[i + 6] + 1]
+    redis.call('ZADD', K[o[i + 1] + 1], 'LT', -ts, cid)
+    local caller = caller_of(K[o[i + 4] + 1], K[o[i + 5] + 1], cid)
+    if caller then
+      if caller ~= '' then redis.call('ZADD', ansk, 'GT', ts, caller) end
+    else
+      local callk = K[o[i + 7] + 1]
+      local prev = redis.call('HGET', callk, 'ans')
+      if not prev or tonumber(prev) < ts then early_exit(callk, {'ansk', ansk, 'ans', ts}) end
     end
-    save_call(callk, args, expiry(st[3], args))
-    if st[2] then redis.call('ZADD', ansk, 'GT', ts, st[2]) end
-    i = i + 7
-  elseif kind == 'b' then -- abandoned: b, callk, waitk, call_id, queue, ts, abandons key, wait_ms
-    local callk, waitk, cid, q, ts, abnk = K[o[i + 1] + 1], K[o[i + 2] + 1], o[i + 3], o[i + 4], o[i + 5], K[o[i + 6] + 1]
-    local st = redis.call('HMGET', callk, 'caller', 'xp')
-    redis.call('ZREM', waitk, cid)
-    local field = cid .. '|' .. q
-    local entry = {ts = ts, wait_ms = o[i + 7], queue = q, call_id = cid}
-    if st[1] then entry.caller = st[1] end
-    redis.call('HSET', abnk, field, cjson.encode(entry))
-    local args = {'x:' .. q, ts, 'abk', abnk, 'abf', field}
-    save_call(callk, args, expiry(st[2], args))
     i = i + 8
-  elseif kind == 'x' then -- overflowed: x, callk, waitk, call_id, queue, ts
-    local callk, waitk, cid, q, ts = K[o[i + 1] + 1], K[o[i + 2] + 1], o[i + 3], o[i + 4], o[i + 5]
-    local st = redis.call('HMGET', callk, 'xp')
-    redis.call('ZREM', waitk, cid)
-    local args = {'x:' .. q, ts}
-    save_call(callk, args, expiry(st[1], args))
-    i = i + 6
+  elseif kind == 'b' then -- abandoned: b, waitk, call_id, queue, ts, today, yesterday, abnk, wait_ms, callk
+    local cid, q, ts, abnk = o[i + 2], o[i + 3], o[i + 4], K[o[i + 7] + 1]
+    redis.call('ZADD', K[o[i + 1] + 1], 'LT', -ts, cid)
+    local caller = caller_of(K[o[i + 5] + 1], K[o[i + 6] + 1], cid)
+    local field = cid .. '|' .. q
+    local entry = {ts = ts, wait_ms = o[i + 8], queue = q, call_id = cid}
+    if caller and caller ~= '' then entry.caller = caller end
+    redis.call('HSET', abnk, field, cjson.encode(entry))
+    if not caller then early_exit(K[o[i + 9] + 1], {'abk', abnk, 'abf', field}) end
+    i = i + 10
+  elseif kind == 'x' then -- overflowed: x, waitk, call_id, ts
+    redis.call('ZADD', K[o[i + 1] + 1], 'LT', -o[i + 3], o[i + 2])
+    i = i + 4
   elseif kind == 'g' then -- agent state: g, agents key, agent_id, ts, event_id, json
     local agk, aid, ts, eid = K[o[i + 1] + 1], o[i + 2], o[i + 3], o[i + 4]
     local cur = redis.call('HGET', agk, aid)

@@ -37,6 +37,7 @@ def test_every_key_kind_is_documented() -> None:
         k.meta("t"),
         k.seen("t", 0),
         k.call("t", "c"),
+        k.callers("t", 0),
         k.waiting("t", "q"),
         k.agents("t"),
         k.agent_samples("t", 1),

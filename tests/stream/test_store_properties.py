@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import defaultdict
+from datetime import date
 
 import redis as redis_lib
 import redis.asyncio as aioredis
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from stream.config import CenterConfig
 from stream.embedded import Proc
 from stream.events import Event
-from stream.keys import Keys
+from stream.keys import CALL_KEEP_S, Keys
 from stream.kpis import fold
 from stream.query import KpiReader
 from stream.store import StoreWriter
@@ -187,7 +188,44 @@ def test_redis_equals_in_memory_fold(
                 if cur is None or (e.ts_ms, e.event_id) > (cur.ts_ms, cur.event_id):
                     latest[e.agent_id] = e  # type: ignore[index]
         assert {a.agent_id: a.state for a in reader.agents(tenant)} == {k: v.state for k, v in latest.items()}
+        # Call-back list too: each abandon with its caller, got through if answered later that day.
+        assert callback_rows(reader, tenant) == expected_callbacks(events, tenant)
     client.close()
+
+
+def _day(tenant: str, ts_ms: int) -> str:
+    cfg = CENTER.tenant(tenant)
+    return business_day(ts_ms, cfg.tz, cfg.day_start_hour).isoformat()
+
+
+def expected_callbacks(events: list[Event], tenant: str) -> dict[str, list[tuple[object, ...]]]:
+    mine = [e for e in events if e.tenant == tenant]
+    caller = {e.call_id: e.caller for e in mine if e.type == "call_offered"}
+    answered: dict[tuple[str, str], int] = {}  # (day, caller) -> latest answer ts
+    for e in mine:
+        c = caller.get(e.call_id)
+        if e.type == "call_answered" and c:
+            key = (_day(tenant, e.ts_ms), c)
+            answered[key] = max(answered.get(key, 0), e.ts_ms)
+    out: dict[str, list[tuple[object, ...]]] = defaultdict(list)
+    for e in sorted(mine, key=lambda e: (-e.ts_ms, e.call_id or "")):
+        if e.type == "call_abandoned":
+            day, c = _day(tenant, e.ts_ms), caller.get(e.call_id)
+            later = answered.get((day, c)) if c else None
+            out[day].append((e.call_id, c, e.wait_ms, later is not None and later > e.ts_ms))
+    return dict(out)
+
+
+def callback_rows(reader: KpiReader, tenant: str) -> dict[str, list[tuple[object, ...]]]:
+    days = {_day(tenant, T0 + h * 3_600_000) for h in range(-24, 28)}
+    out = {}
+    for day in sorted(days):
+        rows = reader.callbacks(tenant, date.fromisoformat(day))
+        if rows:
+            out[day] = [
+                (r["call_id"], r.get("caller"), round(r["wait_s"] * 1000), r["got_through"]) for r in rows
+            ]
+    return out
 
 
 def test_callback_list_marks_callers_who_got_through(redis_proc: Proc) -> None:
@@ -284,6 +322,30 @@ def test_processed_offsets_never_go_backwards(redis_proc: Proc) -> None:
     assert asyncio.run(go()) == {b"0": b"50", b"1": b"9"}
 
 
+def test_a_call_requeued_into_the_same_queue_waits_again(redis_proc: Proc) -> None:
+    """Offered, overflowed back into its own queue, offered again: waiting; then answered: gone.
+    Exits are kept in the waiting set (score -ts) so a late offer is not counted; a re-offer
+    later than the exit is."""
+    client = redis_lib.Redis(port=redis_proc.port, db=PROP_DB)
+    client.flushdb()
+    reader = KpiReader(client, CENTER, Keys("prop"))
+    q = dict(tenant="plain", call_id="rq", queue="general")
+    now = T0 + 3_600_000
+    apply_all(
+        redis_proc.port,
+        [
+            [Event("r1", "call_offered", T0, caller="p9", **q)],  # type: ignore[arg-type]
+            [Event("r2", "call_overflowed", T0 + 60_000, wait_ms=60_000, to_queue="general", **q)],  # type: ignore[arg-type]
+            [Event("r3", "call_offered", T0 + 61_000, caller="p9", **q)],  # type: ignore[arg-type]
+        ],
+    )
+    assert reader.waiting("plain", now, ["general"])["general"] == (1, (now - T0 - 61_000) / 1000)
+    apply_all(
+        redis_proc.port, [[Event("r4", "call_answered", T0 + 90_000, agent_id="a", wait_ms=29_000, **q)]]
+    )  # type: ignore[arg-type]
+    assert reader.waiting("plain", now, ["general"])["general"] == (0, None)
+
+
 def test_calls_whose_exit_never_came_are_pruned(redis_proc: Proc) -> None:
     from stream.app import prune_waiting
 
@@ -307,4 +369,27 @@ def test_calls_whose_exit_never_came_are_pruned(redis_proc: Proc) -> None:
 
     assert asyncio.run(prune(T0 + 4 * 3_600_000 + 1)) == 1
     assert client.zrange(Keys("prop").waiting("plain", "general"), 0, -1) == [b"fresh"]
+    # An exit stays (score -ts) for CALL_KEEP_S, so that a late offer is not counted; then goes.
+    apply_all(
+        redis_proc.port,
+        [
+            [
+                Event(
+                    "x1",
+                    "call_abandoned",
+                    T0 + 3 * 3_600_000 + 5000,
+                    "plain",
+                    call_id="fresh",
+                    queue="general",
+                    wait_ms=5000,
+                )
+            ]
+        ],
+    )
+    waiting = Keys("prop").waiting("plain", "general")
+    assert client.zrange(waiting, 0, -1, withscores=True) == [(b"fresh", -(T0 + 3 * 3_600_000 + 5000))]
+    assert asyncio.run(prune(T0 + 3 * 3_600_000 + CALL_KEEP_S * 1000)) == 0
+    assert client.zcard(waiting) == 1
+    assert asyncio.run(prune(T0 + 3 * 3_600_000 + CALL_KEEP_S * 1000 + 5001)) == 0
+    assert client.zcard(waiting) == 0
     client.close()
