@@ -90,6 +90,23 @@ class _TenantCtx:
         return hit
 
 
+class _Slot:
+    """What every call event of one queue and minute shares within a payload: its bucket keys,
+    its running sums, its queue's knobs and live-state keys (built once, not once per event)."""
+
+    __slots__ = ("bset", "sums", "maxes", "knobs", "waitk", "day", "ansk", "abnk")
+
+    def __init__(self, bset: tuple[int, int, int], knobs: KpiKnobs, waitk: int, day: str) -> None:
+        self.bset = bset
+        self.sums: Counts = {}
+        self.maxes: Counts = {}
+        self.knobs = knobs
+        self.waitk = waitk
+        self.day = day
+        self.ansk = -1  # answered-callers and abandons key idx of the day, made when first needed
+        self.abnk = -1
+
+
 class TenantPayload:
     """One tenant's share of a chunk, as ``apply_batch.lua`` takes it (see the script's header)."""
 
@@ -105,9 +122,9 @@ class TenantPayload:
         self.ids: set[str] = set()
         self.dups = dups  # repeats dropped before Redis saw them (within the chunk, or retried)
         self.seen: dict[int, list[Any]] = {}  # hour bucket -> [seen key idx, event_id, ...]
-        #: (interval, minute, day) key idxs -> summed counters and maxima of the chunk's events.
-        self.sums: dict[tuple[int, int, int], Counts] = {}
-        self.maxes: dict[tuple[int, int, int], Counts] = {}
+        self.slots: dict[tuple[str, int], _Slot] = {}  # (queue, minute) -> slot
+        self.callers: dict[int, tuple[int, int]] = {}  # UTC day -> callers key idx: that day, the day before
+        self.call_prefix = keys.call(tenant, "")
         self.ops: list[Any] = []
         self.queues: set[str] = set()
         self.q = self.key(keys.queues(tenant), 0)
@@ -125,21 +142,19 @@ class TenantPayload:
 
     def encode(self, now_ms: int) -> bytes:
         per_key: dict[int, Counts] = {}
-        for bset, sums in self.sums.items():
-            for ki in bset:
+        top: dict[tuple[int, str], int] = {}
+        for slot in self.slots.values():
+            for ki in slot.bset:
                 acc = per_key.setdefault(ki, {})
-                for name, n in sums.items():
+                for name, n in slot.sums.items():
                     acc[name] = acc.get(name, 0) + n
+                for name, v in slot.maxes.items():
+                    if top.get((ki, name), -1) < v:
+                        top[ki, name] = v
         counters: list[Any] = []
         for ki, acc in per_key.items():
             for name, n in acc.items():
                 counters += (ki, name, n)
-        top: dict[tuple[int, str], int] = {}
-        for bset, maxes in self.maxes.items():
-            for ki in bset:
-                for name, v in maxes.items():
-                    if top.get((ki, name), -1) < v:
-                        top[ki, name] = v
         maxima: list[Any] = []
         for (ki, name), v in top.items():
             maxima += (ki, name, v)
@@ -162,6 +177,7 @@ class TenantPayload:
                 len(self.events),
                 self.dups,
                 self.max_ts,
+                self.call_prefix,
             ]
         )
 
@@ -212,43 +228,48 @@ class BatchBuilder:
             return
         q, cid = ev.queue, ev.call_id
         assert q is not None and cid is not None  # required of every call event (stream.events)
-        ctx = self._tenant(t)
+        minute = ts - ts % MINUTE_MS
+        slot = p.slots.get((q, minute))
+        if slot is None:
+            slot = p.slots[q, minute] = self._slot(p, q, minute)
+        accumulate(ev, slot.knobs, slot.sums, slot.maxes)
+        if etype == "call_ended" or etype == "wrapup_ended":
+            return  # counters only: no live state
+        if etype == "call_overflowed":
+            p.ops += ("x", slot.waitk, cid, ts)
+            return
+        utc_day = ts // DAY_MS
+        callers = p.callers.get(utc_day)
+        if callers is None:
+            callers = p.callers[utc_day] = (
+                p.key(keys.callers(t, utc_day), CALL_KEEP_S),
+                p.key(keys.callers(t, utc_day - 1), 0),
+            )
+        if etype == "call_offered":
+            p.ops += ("o", slot.waitk, cid, ts, callers[0], ev.caller or "")
+        elif etype == "call_answered":
+            # An exit reads the caller its offer wrote (that day's hash, or the day before's).
+            if slot.ansk < 0:
+                slot.ansk = p.key(keys.answered_callers(t, slot.day), CALLBACK_TTL_S)
+            p.ops += ("a", slot.waitk, cid, ts, callers[0], callers[1], slot.ansk)
+        elif etype == "call_abandoned":
+            if slot.abnk < 0:
+                slot.abnk = p.key(keys.abandons(t, slot.day), CALLBACK_TTL_S)
+            p.ops += ("b", slot.waitk, cid, q, ts, callers[0], callers[1], slot.abnk, ev.wait_ms or 0)
+
+    def _slot(self, p: TenantPayload, q: str, minute: int) -> _Slot:
+        ctx, keys, t = self._tenant(p.tenant), self.keys, p.tenant
         knobs = ctx.knobs.get(q)
         if knobs is None:
             knobs = ctx.knobs[q] = ctx.cfg.knobs(q)
-        iv_start, day = ctx.window(ts)
-        minute = ts - ts % MINUTE_MS
+        iv_start, day = ctx.window(minute)  # intervals and days begin on a minute
         bset = (
             p.key(keys.interval(t, q, iv_start), INTERVAL_TTL_S),
             p.key(keys.minute(t, q, minute), MINUTE_TTL_S),
             p.key(keys.day(t, q, day), DAY_TTL_S),
         )
-        sums = p.sums.get(bset)
-        if sums is None:
-            sums = p.sums[bset] = {}
-            p.maxes[bset] = {}
-            p.queues.add(q)
-        accumulate(ev, knobs, sums, p.maxes[bset])
-        if etype == "call_ended" or etype == "wrapup_ended":
-            return  # counters only: no live state
-        waitk = p.key(keys.waiting(t, q), 0)
-        utc_day = ts // DAY_MS
-        if etype == "call_offered":
-            callers = p.key(keys.callers(t, utc_day), CALL_KEEP_S)
-            p.ops += ("o", waitk, cid, ts, callers, ev.caller or "", p.key(keys.call(t, cid), 0))
-            return
-        if etype == "call_overflowed":
-            p.ops += ("x", waitk, cid, ts)
-            return
-        # An exit reads the caller its offer wrote (that day's hash, or the day before's).
-        today, yesterday = p.key(keys.callers(t, utc_day), 0), p.key(keys.callers(t, utc_day - 1), 0)
-        callk = p.key(keys.call(t, cid), 0)  # expiry set by the script, if it writes one
-        if etype == "call_answered":
-            ansk = p.key(keys.answered_callers(t, day), CALLBACK_TTL_S)
-            p.ops += ("a", waitk, cid, ts, today, yesterday, ansk, callk)
-        elif etype == "call_abandoned":
-            abnk = p.key(keys.abandons(t, day), CALLBACK_TTL_S)
-            p.ops += ("b", waitk, cid, q, ts, today, yesterday, abnk, ev.wait_ms or 0, callk)
+        p.queues.add(q)
+        return _Slot(bset, knobs, p.key(keys.waiting(t, q), 0), day)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@
 --       and agent state; call_ended and wrapup_ended only count), see part 4 below
 --   [10] queue-set key idx     [11] queue names           [12] events in the chunk
 --   [13] duplicates Python already dropped                [14] latest event time (ms)
+--   [15] call-record key prefix (cp:{t}:call:), completed with the call id when one is needed
 -- Key indices are 0-based. The chunk's events are unique by event_id (Python drops repeats).
 --
 -- Exactly once: first every event's marker is read. If any event was applied before (a
@@ -22,7 +23,7 @@
 -- markers, counters and live state are written together and it returns {1}. Redis runs the
 -- script atomically, so a crash can never leave markers without their effects.
 local p = cmsgpack.unpack(ARGV[1])
-local now, horizon, keep_s = p[1], p[2], p[3]
+local now, horizon, keep_s, call_prefix = p[1], p[2], p[3], p[15]
 local K, T = p[4], p[5]
 
 -- 1. Read every marker; return the repeats without writing anything.
@@ -73,14 +74,13 @@ local o = p[9]
 local n, i = #o, 1
 while i <= n do
   local kind = o[i]
-  if kind == 'o' then -- offered: o, waitk, call_id, ts, callers key, caller ('' = none), callk
+  if kind == 'o' then -- offered: o, waitk, call_id, ts, callers key, caller ('' = none)
     local waitk, cid, ts, caller = K[o[i + 1] + 1], o[i + 2], o[i + 3], o[i + 5]
     if redis.call('ZADD', waitk, 'NX', ts, cid) == 0 then
       local cur = tonumber(redis.call('ZSCORE', waitk, cid))
       if cur < 0 and -cur < ts then redis.call('ZADD', waitk, ts, cid) end -- re-queued
       if cur < 0 and caller ~= '' then -- an exit came first: give it the caller now
-        local callk = K[o[i + 6] + 1]
-        local st = redis.call('HMGET', callk, 'ansk', 'ans', 'abk', 'abf')
+        local st = redis.call('HMGET', call_prefix .. cid, 'ansk', 'ans', 'abk', 'abf')
         if st[1] then redis.call('ZADD', st[1], 'GT', st[2], caller) end
         if st[3] then
           local cur_entry = redis.call('HGET', st[3], st[4])
@@ -93,20 +93,20 @@ while i <= n do
       end
     end
     redis.call('HSET', K[o[i + 4] + 1], cid, caller)
-    i = i + 7
-  elseif kind == 'a' then -- answered: a, waitk, call_id, ts, callers today, yesterday, ansk, callk
+    i = i + 6
+  elseif kind == 'a' then -- answered: a, waitk, call_id, ts, callers today, yesterday, ansk
     local cid, ts, ansk = o[i + 2], o[i + 3], K[o[i + 6] + 1]
     redis.call('ZADD', K[o[i + 1] + 1], 'LT', -ts, cid)
     local caller = caller_of(K[o[i + 4] + 1], K[o[i + 5] + 1], cid)
     if caller then
       if caller ~= '' then redis.call('ZADD', ansk, 'GT', ts, caller) end
     else
-      local callk = K[o[i + 7] + 1]
+      local callk = call_prefix .. cid
       local prev = redis.call('HGET', callk, 'ans')
       if not prev or tonumber(prev) < ts then early_exit(callk, {'ansk', ansk, 'ans', ts}) end
     end
-    i = i + 8
-  elseif kind == 'b' then -- abandoned: b, waitk, call_id, queue, ts, today, yesterday, abnk, wait_ms, callk
+    i = i + 7
+  elseif kind == 'b' then -- abandoned: b, waitk, call_id, queue, ts, today, yesterday, abnk, wait_ms
     local cid, q, ts, abnk = o[i + 2], o[i + 3], o[i + 4], K[o[i + 7] + 1]
     redis.call('ZADD', K[o[i + 1] + 1], 'LT', -ts, cid)
     local caller = caller_of(K[o[i + 5] + 1], K[o[i + 6] + 1], cid)
@@ -114,8 +114,8 @@ while i <= n do
     local entry = {ts = ts, wait_ms = o[i + 8], queue = q, call_id = cid}
     if caller and caller ~= '' then entry.caller = caller end
     redis.call('HSET', abnk, field, cjson.encode(entry))
-    if not caller then early_exit(K[o[i + 9] + 1], {'abk', abnk, 'abf', field}) end
-    i = i + 10
+    if not caller then early_exit(call_prefix .. cid, {'abk', abnk, 'abf', field}) end
+    i = i + 9
   elseif kind == 'x' then -- overflowed: x, waitk, call_id, ts
     redis.call('ZADD', K[o[i + 1] + 1], 'LT', -o[i + 3], o[i + 2])
     i = i + 4
