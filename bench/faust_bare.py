@@ -20,7 +20,7 @@ OUT = os.environ.get("BENCH_OUT", "/tmp/faust_bare.json")
 DECODE = os.environ.get("BENCH_DECODE", "0") == "1"
 
 app = faust.App(
-    f"bare-{TOPIC}",
+    f"bare-{TOPIC}-{os.environ.get('BENCH_RUN', '0')}",  # a fresh consumer group per run
     broker=BROKER,
     value_serializer="raw",
     key_serializer="raw",

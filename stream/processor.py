@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import orjson
 import redis.exceptions as rexc
@@ -35,9 +35,8 @@ RETRYABLE = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
-    """What the processor needs of one Kafka record."""
+class Message(NamedTuple):
+    """What the processor needs of one Kafka record (a tuple: one is made per record)."""
 
     topic: str
     partition: int
