@@ -335,7 +335,11 @@ class StoreWriter:
         applied = dups = 0
         for (payload, _), result in zip(pending, results, strict=True):
             while int(result[0]) == 0:  # some were applied before: drop them and send the rest
-                payload = self._without(payload, {x.decode() for x in result[1]})
+                rest = self._without(payload, {x.decode() for x in result[1]})
+                if len(rest.events) == len(payload.events):  # cannot happen; never loop forever
+                    msg = f"apply_batch named repeats that are not in the chunk: {result[1][:5]!r}"
+                    raise RuntimeError(msg)
+                payload = rest
                 result = await self._send(payload, now)
             applied += len(payload.events)
             dups += payload.dups
