@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections import defaultdict
 from datetime import date
 
@@ -22,7 +23,7 @@ from stream.events import Event
 from stream.keys import CALL_KEEP_S, Keys
 from stream.kpis import fold
 from stream.query import KpiReader
-from stream.store import StoreWriter
+from stream.store import BatchResult, StoreWriter
 from stream.windows import business_day, interval_start, minute_start
 
 CENTER = CenterConfig.parse_yaml(
@@ -135,15 +136,34 @@ def stored(client: redis_lib.Redis) -> dict[str, dict[str, int]]:
     return out
 
 
-def apply_all(port: int, batches: list[list[Event]]) -> None:
-    async def go() -> None:
+def apply_all(port: int, batches: list[list[Event]], horizon_s: int = 86_400) -> list[BatchResult]:
+    async def go() -> list[BatchResult]:
         r = aioredis.Redis(port=port, db=PROP_DB)
-        w = StoreWriter(r, CENTER, Keys("prop"), 86_400, lambda: NOW)
-        for b in batches:
-            await w.apply(b)
+        w = StoreWriter(r, CENTER, Keys("prop"), horizon_s, lambda: NOW)
+        out = [await w.apply(b) for b in batches]
         await r.aclose()
+        return out
 
-    asyncio.run(go())
+    return asyncio.run(go())
+
+
+def test_an_event_is_counted_once_within_the_dedupe_horizon_and_again_after(redis_proc: Proc) -> None:
+    """The markers of an hour of event time live the horizon after their last write."""
+    client = redis_lib.Redis(port=redis_proc.port, db=PROP_DB)
+    client.flushdb()
+    ev = Event("h1", "call_offered", T0, "plain", call_id="h", queue="general")
+    first, again = apply_all(redis_proc.port, [[ev], [ev, ev]], horizon_s=2)
+    assert (first.applied, first.duplicates) == (1, 0)
+    assert (again.applied, again.duplicates) == (0, 2)
+    seen = Keys("prop").seen("plain", T0 // 3_600_000)
+    assert client.smembers(seen) == {b"h1"} and 0 < client.ttl(seen) <= 2
+    deadline = time.monotonic() + 10
+    while client.exists(seen) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (late,) = apply_all(redis_proc.port, [[ev]], horizon_s=2)
+    assert (late.applied, late.duplicates) == (1, 0)  # beyond the horizon it is a new event
+    assert int(client.hget(Keys("prop").meta("plain"), "events") or 0) == 2
+    client.close()
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
