@@ -229,16 +229,9 @@ _Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LEN)]
 _Name = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NAME_LEN)]
 _Seconds = Annotated[float, msgspec.Meta(ge=0, le=MAX_DURATION_S)]
 _Priority = Annotated[int, msgspec.Meta(ge=PRIORITY_MIN, le=PRIORITY_MAX)]
-_EventType = Literal[
-    "call_offered",
-    "call_answered",
-    "call_abandoned",
-    "call_overflowed",
-    "call_ended",
-    "wrapup_ended",
-    "agent_state",
-]
-_AgentState = Literal["logged_out", "available", "on_call", "wrap_up", "aux"]
+# Built from the tuples above, so the compiled check and the exact one share one list.
+_EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
+_AgentState = Literal[AGENT_STATES]  # type: ignore[valid-type]
 
 
 class _Wire(msgspec.Struct, frozen=True, gc=False):
