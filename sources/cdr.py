@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sources.cdr_mapping import TIME_POINTS, CdrMapping, TimeSpec
-from sources.common import Sink, SourceError, Summary, check_event, dead_letter_record, event_id
+from sources.common import Sink, SourceError, Summary, check_event, event_id
 from stream.errors import ConfigError
 
 log = logging.getLogger("sources.cdr")
@@ -303,19 +303,8 @@ def convert_file(
             summary.skipped[s.reason] += 1
             continue
         except SourceError as e:
-            log.warning("%s:%d: %s: %s", path, line, e.reason, e.detail)
-            summary.dead_lettered[e.reason] += 1
-            dead.append(
-                dead_letter_record(
-                    SOURCE,
-                    reason=e.reason,
-                    detail=e.detail,
-                    raw=raw,
-                    rejected_at_ms=now_ms,
-                    line=line,
-                    file=str(path),
-                    tenant=mapping.tenant,
-                )  # fmt: skip
+            summary.reject(
+                dead, SOURCE, e, raw, now_ms, line=line, file=str(path), tenant=mapping.tenant, log=log
             )
             continue
         summary.repaired.update(n.split(":")[0] if n.startswith("next_day") else n for n in notes)

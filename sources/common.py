@@ -8,6 +8,7 @@ moves the result to Kafka (:class:`KafkaSink`) or keeps it for tests and ``--dry
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -92,6 +93,35 @@ class Summary:
     dead_lettered: Counter[str] = field(default_factory=Counter)
     repaired: Counter[str] = field(default_factory=Counter)
     ignored: Counter[str] = field(default_factory=Counter)
+
+    def reject(
+        self,
+        dead: list[dict[str, Any]],
+        source: str,
+        err: SourceError,
+        raw: str,
+        now_ms: int,
+        *,
+        line: int,
+        file: str,
+        tenant: str,
+        log: logging.Logger,
+    ) -> None:
+        """Log, count and keep one rejected input line: the adapters' shared dead-letter step."""
+        log.warning("%s:%d: %s: %s", file, line, err.reason, err.detail)
+        self.dead_lettered[err.reason] += 1
+        dead.append(
+            dead_letter_record(
+                source,
+                reason=err.reason,
+                detail=err.detail,
+                raw=raw,
+                rejected_at_ms=now_ms,
+                line=line,
+                file=file,
+                tenant=tenant,
+            )
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -29,7 +29,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from sources.common import Sink as SinkProto
-from sources.common import SourceError, Summary, dead_letter_record
+from sources.common import SourceError, Summary
 from sources.queue_log import SOURCE, QueueLogMapper, parse_line
 
 log = logging.getLogger("sources.queue_log")
@@ -66,19 +66,8 @@ def convert(
                 raise SourceError(R_BAD_ENCODING, "line is not UTF-8")
             out = mapper.map_line(parse_line(raw), raw)
         except SourceError as e:
-            log.warning("%s:%d: %s: %s", file, number, e.reason, e.detail)
-            summary.dead_lettered[e.reason] += 1
-            dead.append(
-                dead_letter_record(
-                    SOURCE,
-                    reason=e.reason,
-                    detail=e.detail,
-                    raw=raw,
-                    rejected_at_ms=now_ms,
-                    line=number,
-                    file=file,
-                    tenant=mapper.tenant,
-                )  # fmt: skip
+            summary.reject(
+                dead, SOURCE, e, raw, now_ms, line=number, file=file, tenant=mapper.tenant, log=log
             )
             continue
         if out:
