@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from dashboard.data import Source, TickCache, wall_clock_ms
+from dashboard.data import RangeReport, Source, TickCache, wall_clock_ms
 from dashboard.i18n import LANGS, pick_lang, t
 from stream.config import load_settings
 from stream.errors import ConfigError
@@ -164,6 +164,12 @@ class Page:
     now: int
     tenant: str
     lang: str
+
+    def range_report(self, key: str) -> RangeReport:
+        """A report page's queue picker and date range (widget keys prefixed ``key``), read."""
+        queues = queue_picker(self.src, self.tenant, self.lang, self.now, key)
+        start, end, gran = range_inputs(self.src, self.tenant, self.lang, self.now, key)
+        return self.src.range_report(self.tenant, queues, start, end, gran)
 
 
 def page(title_key: str) -> Page | None:

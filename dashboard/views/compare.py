@@ -14,10 +14,8 @@ def render() -> None:
     page = ui.page("cmp_title")
     if page is None:
         return
-    src, now, tenant, lang = page.src, page.now, page.tenant, page.lang
-    queues = ui.queue_picker(src, tenant, lang, now, "cmp")
-    start, end, gran = ui.range_inputs(src, tenant, lang, now, "cmp")
-    rep = src.range_report(tenant, queues, start, end, gran)
+    src, tenant, lang = page.src, page.tenant, page.lang
+    rep = page.range_report("cmp")
     if not rep.per_queue:
         st.info(t("no_data", lang))
         return

@@ -112,10 +112,8 @@ def render() -> None:
     page = ui.page("ov_title")
     if page is None:
         return
-    src, now, tenant, lang = page.src, page.now, page.tenant, page.lang
-    queues = ui.queue_picker(src, tenant, lang, now, "ov")
-    start, end, gran = ui.range_inputs(src, tenant, lang, now, "ov")
-    rep = src.range_report(tenant, queues, start, end, gran)
+    src, tenant, lang = page.src, page.tenant, page.lang
+    rep = page.range_report("ov")
     g = rep.grand_total
     cols = st.columns(6)
     for c, (key, val) in zip(
