@@ -35,7 +35,7 @@ from stream.config import CenterConfig, Settings, TenantConfig
 from stream.events import AGENT_STATES
 from stream.keys import Keys
 from stream.kpis import Counts, merge
-from stream.query import AgentRow, KpiReader, KpiRow, TenantSnapshot, agent_counts
+from stream.query import AgentRow, KpiReader, KpiRow, TenantSnapshot, agent_counts, as_text
 from stream.windows import business_day, day_bounds, interval_start, intervals_between
 
 log = logging.getLogger("callpulse.dashboard")
@@ -156,10 +156,6 @@ class TickCache:
     def clear(self) -> None:
         with self._lock:
             self._values.clear()
-
-
-def _s(v: bytes | str) -> str:
-    return v.decode() if isinstance(v, bytes) else v
 
 
 def _json(raw: bytes | str) -> dict[str, Any] | None:
@@ -289,7 +285,7 @@ class Source:
             read_ms, old = self._last_good.get(key, (None, None))
             return WallData(tenant, group, queues, now_ms, old, read_ms, "redis_down", None, [])
         alerts = sorted(
-            (a for k, v in snap.extra[0].items() if (a := parse_alert(_s(k), v)) is not None),
+            (a for k, v in snap.extra[0].items() if (a := parse_alert(as_text(k), v)) is not None),
             key=_severity_rank,
         )
         self._last_good[key] = (now_ms, snap)
@@ -318,8 +314,8 @@ class Source:
         self.round_trips += 1
         raw = pipe.execute()
         n = len(qs) * len(spans)
-        now_c = [{_s(k): int(v) for k, v in h.items()} for h in raw[:n]]
-        old_c = [{_s(k): int(v) for k, v in h.items()} for h in raw[n:]]
+        now_c = [{as_text(k): int(v) for k, v in h.items()} for h in raw[:n]]
+        old_c = [{as_text(k): int(v) for k, v in h.items()} for h in raw[n:]]
 
         def bucket(s: int) -> tuple[int, int]:
             if granularity == "hour":
@@ -408,7 +404,7 @@ class Source:
         pipe.lrange(f"{self.keys.prefix}:alert:delivery_failures", 0, limit - 1)
         self.round_trips += 1
         firing, history, failures = pipe.execute()
-        alerts = [a for k, v in firing.items() if (a := parse_alert(_s(k), v)) is not None]
+        alerts = [a for k, v in firing.items() if (a := parse_alert(as_text(k), v)) is not None]
         return AlertsView(
             firing=sorted(alerts, key=_severity_rank),
             history=[d for x in history if (d := _json(x)) is not None],
@@ -423,8 +419,8 @@ class Source:
         self.round_trips += 1
         workers, counts, recent = pipe.execute()
         return OpsView(
-            workers={_s(k): max(0.0, (now_ms - int(v)) / 1000) for k, v in workers.items()},
-            dlq_counts={_s(k): int(v) for k, v in counts.items()},
+            workers={as_text(k): max(0.0, (now_ms - int(v)) / 1000) for k, v in workers.items()},
+            dlq_counts={as_text(k): int(v) for k, v in counts.items()},
             dlq_recent=[d for x in recent if (d := _json(x)) is not None],
         )
 

@@ -25,6 +25,7 @@ from stream.batcher import Batcher
 from stream.config import Settings
 from stream.keys import Keys
 from stream.processor import BatchProcessor, Message
+from stream.query import as_text
 from stream.store import StoreWriter
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,10 @@ def redis_client(settings: Settings) -> aioredis.Redis:
     )
 
 
+async def _tenants(r: aioredis.Redis, keys: Keys) -> list[str]:
+    return [as_text(t) for t in await r.smembers(keys.tenants)]
+
+
 AGENT_SAMPLE_S = 20.0  # several samples per minute bucket: a missed tick loses nothing
 
 
@@ -55,7 +60,7 @@ async def write_agent_samples(r: aioredis.Redis, keys: Keys, now_ms: int) -> Non
     from stream.windows import minute_start
 
     minute = minute_start(now_ms)
-    tenants = [t.decode() if isinstance(t, bytes) else t for t in await r.smembers(keys.tenants)]
+    tenants = await _tenants(r, keys)
     async with r.pipeline(transaction=False) as pipe:
         for t in tenants:
             pipe.hgetall(keys.agents(t))
@@ -84,7 +89,7 @@ async def prune_waiting(r: aioredis.Redis, keys: Keys, now_ms: int) -> int:
 
     floor = now_ms - WAITING_STALE_S * 1000
     exits_floor = -(now_ms - CALL_KEEP_S * 1000)  # an exit at ts is stored as -ts
-    tenants = [t.decode() if isinstance(t, bytes) else t for t in await r.smembers(keys.tenants)]
+    tenants = await _tenants(r, keys)
     async with r.pipeline(transaction=False) as pipe:
         for t in tenants:
             pipe.smembers(keys.queues(t))
@@ -92,7 +97,7 @@ async def prune_waiting(r: aioredis.Redis, keys: Keys, now_ms: int) -> int:
     async with r.pipeline(transaction=False) as pipe:
         for t, qs in zip(tenants, queue_sets, strict=True):
             for q in qs:
-                k = keys.waiting(t, q.decode() if isinstance(q, bytes) else q)
+                k = keys.waiting(t, as_text(q))
                 pipe.zremrangebyscore(k, 0, floor)
                 pipe.zremrangebyscore(k, f"({exits_floor}", "(0")
         removed = sum(int(n) for n in (await pipe.execute())[::2])

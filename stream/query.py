@@ -37,7 +37,8 @@ def _counts(raw: dict[bytes, bytes]) -> Counts:
     return {k.decode(): int(v) for k, v in raw.items()}
 
 
-def _s(v: bytes | str) -> str:
+def as_text(v: bytes | str) -> str:
+    """A Redis reply as text (clients may or may not decode responses)."""
     return v.decode() if isinstance(v, bytes) else v
 
 
@@ -98,7 +99,7 @@ def parse_agents(raw: dict[bytes, bytes]) -> list[AgentRow]:
         d = orjson.loads(body)
         rows.append(
             AgentRow(
-                agent_id=_s(aid),
+                agent_id=as_text(aid),
                 state=d["state"],
                 reason=d.get("reason"),
                 since_ms=int(d["ts"]),
@@ -128,10 +129,10 @@ class KpiReader:
 
     # -- catalogues -------------------------------------------------------------------------------
     def tenants(self) -> list[str]:
-        return sorted(_s(t) for t in self.r.smembers(self.keys.tenants))  # type: ignore[union-attr]
+        return sorted(as_text(t) for t in self.r.smembers(self.keys.tenants))  # type: ignore[union-attr]
 
     def queues(self, tenant: str) -> list[str]:
-        return sorted(_s(q) for q in self.r.smembers(self.keys.queues(tenant)))  # type: ignore[union-attr]
+        return sorted(as_text(q) for q in self.r.smembers(self.keys.queues(tenant)))  # type: ignore[union-attr]
 
     def row(self, tenant: str, queue: str | None, counts: Counts, start_ms: int, end_ms: int) -> KpiRow:
         cfg = self.center.tenant(tenant)
@@ -277,7 +278,7 @@ class KpiReader:
         pipe.hgetall(self.keys.abandons(tenant, day.isoformat()))
         pipe.zrange(self.keys.answered_callers(tenant, day.isoformat()), 0, -1, withscores=True)
         abandons, answered = pipe.execute()
-        got = {_s(k): int(v) for k, v in answered}
+        got = {as_text(k): int(v) for k, v in answered}
         rows = []
         for body in abandons.values():
             d = orjson.loads(body)

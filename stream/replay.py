@@ -26,13 +26,9 @@ from stream.errors import CallPulseError
 from stream.events import decode_message
 from stream.keys import Keys
 from stream.publish import EventPublisher
-from stream.query import KpiReader
+from stream.query import KpiReader, as_text
 from stream.stack import WorkerProc, stack_env, start_worker, wait_caught_up
 from stream.topics import ensure_topics
-
-
-def _text(v: bytes | str) -> str:
-    return v.decode() if isinstance(v, bytes) else v
 
 
 def read_lines(path: Path) -> list[bytes]:
@@ -125,7 +121,7 @@ def run_replay(args: argparse.Namespace) -> dict[str, Any]:
             rows = reader.intervals(tenant, first, last + 1)
             out["tenants"][tenant] = {
                 "intervals": [{k: v for k, v in r.items() if k != "counts"} for r in rows],
-                "meta": {_text(k): int(v) for k, v in client.hgetall(keys.meta(tenant)).items()},  # type: ignore[union-attr]
+                "meta": {as_text(k): int(v) for k, v in client.hgetall(keys.meta(tenant)).items()},  # type: ignore[union-attr]
             }
         client.close()
         return out
