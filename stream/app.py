@@ -22,7 +22,7 @@ import faust
 import redis.asyncio as aioredis
 
 from stream.batcher import Batcher
-from stream.config import Settings
+from stream.config import REDIS_OPTIONS, Settings
 from stream.keys import Keys
 from stream.processor import BatchProcessor, Message
 from stream.query import as_text
@@ -38,12 +38,7 @@ def wall_ms() -> int:
 
 def redis_client(settings: Settings) -> aioredis.Redis:
     """An asyncio Redis client from the URL (password and TLS via ``rediss://`` allowed)."""
-    return aioredis.Redis.from_url(
-        settings.redis_url.get_secret_value(),
-        socket_timeout=10,
-        socket_connect_timeout=5,
-        health_check_interval=15,
-    )
+    return aioredis.Redis.from_url(settings.redis_url.get_secret_value(), **REDIS_OPTIONS)
 
 
 async def _tenants(r: aioredis.Redis, keys: Keys) -> list[str]:

@@ -208,6 +208,14 @@ def _default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
+#: Timeouts of the workers' Redis connections (the fold's and the alert runner's).
+REDIS_OPTIONS: dict[str, Any] = {
+    "socket_timeout": 10,
+    "socket_connect_timeout": 5,
+    "health_check_interval": 15,
+}
+
+
 class Settings(BaseSettings):
     """Process settings from ``CALLPULSE_*`` environment variables (see README's table)."""
 

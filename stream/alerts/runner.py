@@ -31,7 +31,7 @@ from stream.alerts.deliver import Deliverer
 from stream.alerts.engine import Evaluator
 from stream.alerts.rules import RulesFile
 from stream.alerts.state import AlertStore
-from stream.config import Settings
+from stream.config import REDIS_OPTIONS, Settings
 from stream.keys import Keys
 from stream.query import KpiReader
 
@@ -41,12 +41,7 @@ DELIVERY_POLL_S = 0.5
 
 
 def sync_redis(settings: Settings) -> redis_lib.Redis:
-    return redis_lib.Redis.from_url(
-        settings.redis_url.get_secret_value(),
-        socket_timeout=10,
-        socket_connect_timeout=5,
-        health_check_interval=15,
-    )
+    return redis_lib.Redis.from_url(settings.redis_url.get_secret_value(), **REDIS_OPTIONS)
 
 
 @dataclass
