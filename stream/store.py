@@ -37,7 +37,7 @@ from stream.keys import (
     SEEN_BUCKET_MS,
     Keys,
 )
-from stream.kpis import Counts, accumulate
+from stream.kpis import MAX_PREFIX, Counts, accumulate, merge
 from stream.windows import business_day, interval_start
 
 APPLY_LUA = resources.files("stream").joinpath("lua/apply_batch.lua").read_text(encoding="utf-8")
@@ -141,23 +141,16 @@ class TenantPayload:
         return i
 
     def encode(self, now_ms: int) -> bytes:
+        # A key's counters are the chunk's slots merged by the fold's own rule (kpis.merge).
         per_key: dict[int, Counts] = {}
-        top: dict[tuple[int, str], int] = {}
         for slot in self.slots.values():
             for ki in slot.bset:
-                acc = per_key.setdefault(ki, {})
-                for name, n in slot.sums.items():
-                    acc[name] = acc.get(name, 0) + n
-                for name, v in slot.maxes.items():
-                    if top.get((ki, name), -1) < v:
-                        top[ki, name] = v
+                per_key[ki] = merge(merge(per_key.get(ki, {}), slot.sums), slot.maxes)
         counters: list[Any] = []
+        maxima: list[Any] = []
         for ki, acc in per_key.items():
             for name, n in acc.items():
-                counters += (ki, name, n)
-        maxima: list[Any] = []
-        for (ki, name), v in top.items():
-            maxima += (ki, name, v)
+                (maxima if name.startswith(MAX_PREFIX) else counters).extend((ki, name, n))
         groups = [
             [g[0], *g[i : i + SEEN_GROUP]] for g in self.seen.values() for i in range(1, len(g), SEEN_GROUP)
         ]
