@@ -110,10 +110,9 @@ class _Slot:
 class TenantPayload:
     """One tenant's share of a chunk, as ``apply_batch.lua`` takes it (see the script's header)."""
 
-    def __init__(self, keys: Keys, tenant: str, horizon_s: int, dups: int = 0) -> None:
+    def __init__(self, keys: Keys, tenant: str, dups: int = 0) -> None:
         self.tenant = tenant
         self.meta_key = keys.meta(tenant)
-        self.horizon_s = horizon_s
         self.keep_s = CALL_KEEP_S
         self.k: list[str] = []
         self.t: list[int] = []
@@ -157,7 +156,6 @@ class TenantPayload:
         return _PACK.encode(
             [
                 now_ms,
-                self.horizon_s,
                 self.keep_s,
                 self.k,
                 self.t,
@@ -195,7 +193,7 @@ class BatchBuilder:
         t, eid = ev.tenant, ev.event_id
         p = self.payloads.get(t)
         if p is None:
-            p = self.payloads[t] = TenantPayload(self.keys, t, self.horizon_s)
+            p = self.payloads[t] = TenantPayload(self.keys, t)
         if eid in p.ids:
             p.dups += 1
             return
@@ -353,7 +351,7 @@ class StoreWriter:
     def _without(self, payload: TenantPayload, applied_before: set[str]) -> TenantPayload:
         """The same chunk minus the events Redis already holds (counted as duplicates)."""
         builder = BatchBuilder(self.center, self.keys, self.horizon_s)
-        rest = TenantPayload(self.keys, payload.tenant, self.horizon_s, payload.dups + len(applied_before))
+        rest = TenantPayload(self.keys, payload.tenant, payload.dups + len(applied_before))
         builder.payloads[payload.tenant] = rest
         for ev in payload.events:
             if ev.event_id not in applied_before:

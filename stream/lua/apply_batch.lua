@@ -3,18 +3,19 @@
 -- KEYS[1] = the tenant's meta hash (it carries the tenant's hash tag, so the script is routed
 --           to the slot holding every key the payload names).
 -- ARGV[1] = a MessagePack array built by stream/store.py (TenantPayload.encode):
---   [1] now (wall ms)          [2] dedupe horizon (s)     [3] call-record keep time (s)
---   [4] key names              [5] their TTLs in s, parallel to [4] (0 = none or managed here)
---   [6] dedupe groups: {seen-key idx, event_id, event_id, ...}: every event of the chunk, by
+--   [1] now (wall ms)          [2] call-record keep time (s)
+--   [3] key names              [4] their TTLs in s, parallel to [3] (0 = none or managed here;
+--       the markers' sets get the dedupe horizon)
+--   [5] dedupe groups: {seen-key idx, event_id, event_id, ...}: every event of the chunk, by
 --       the hour of its event time (cp:{t}:seen:<hour>, one set per hour)
---   [7] counters, flat: key idx, field, amount, ...  (the chunk's sums, already folded in Python
+--   [6] counters, flat: key idx, field, amount, ...  (the chunk's sums, already folded in Python
 --       by stream.kpis.accumulate: this script does no KPI arithmetic)
---   [8] maxima, flat: key idx, field, value, ...
---   [9] live-state ops, flat records: a kind letter and its fields (one record per offer, exit
+--   [7] maxima, flat: key idx, field, value, ...
+--   [8] live-state ops, flat records: a kind letter and its fields (one record per offer, exit
 --       and agent state; call_ended and wrapup_ended only count), see part 4 below
---   [10] queue-set key idx     [11] queue names           [12] events in the chunk
---   [13] duplicates Python already dropped                [14] latest event time (ms)
---   [15] call-record key prefix (cp:{t}:call:), completed with the call id when one is needed
+--   [9] queue-set key idx      [10] queue names           [11] events in the chunk
+--   [12] duplicates Python already dropped                [13] latest event time (ms)
+--   [14] call-record key prefix (cp:{t}:call:), completed with the call id when one is needed
 -- Key indices are 0-based. The chunk's events are unique by event_id (Python drops repeats).
 --
 -- Exactly once: first every event's marker is read. If any event was applied before (a
@@ -23,12 +24,12 @@
 -- markers, counters and live state are written together and it returns {1}. Redis runs the
 -- script atomically, so a crash can never leave markers without their effects.
 local p = cmsgpack.unpack(ARGV[1])
-local now, horizon, keep_s, call_prefix = p[1], p[2], p[3], p[15]
-local K, T = p[4], p[5]
+local now, keep_s, call_prefix = p[1], p[2], p[14]
+local K, T = p[3], p[4]
 
 -- 1. Read every marker; return the repeats without writing anything.
 local dups = {}
-for _, g in ipairs(p[6]) do
+for _, g in ipairs(p[5]) do
   local got = redis.call('SMISMEMBER', K[g[1] + 1], unpack(g, 2))
   for i = 1, #got do
     if got[i] == 1 then dups[#dups + 1] = g[i + 1] end
@@ -37,7 +38,7 @@ end
 if #dups > 0 then return {0, dups} end
 
 -- 2. Markers (TTL: the horizon, renewed by every chunk that writes the hour).
-for _, g in ipairs(p[6]) do redis.call('SADD', K[g[1] + 1], unpack(g, 2)) end
+for _, g in ipairs(p[5]) do redis.call('SADD', K[g[1] + 1], unpack(g, 2)) end
 
 local function hmax(key, field, value)
   local cur = redis.call('HGET', key, field)
@@ -47,9 +48,9 @@ local function hmax(key, field, value)
 end
 
 -- 3. Counters, summed per key and field in Python: one HINCRBY each.
-local c = p[7]
+local c = p[6]
 for i = 1, #c, 3 do redis.call('HINCRBY', K[c[i] + 1], c[i + 1], c[i + 2]) end
-local m = p[8]
+local m = p[7]
 for i = 1, #m, 3 do hmax(K[m[i] + 1], m[i + 1], m[i + 2]) end
 
 -- 4. Live state.
@@ -70,7 +71,7 @@ local function early_exit(callk, fields)
   redis.call('EXPIRE', callk, keep_s)
 end
 
-local o = p[9]
+local o = p[8]
 local n, i = #o, 1
 while i <= n do
   local kind = o[i]
@@ -139,10 +140,10 @@ for k = 1, #K do
   if T[k] > 0 then redis.call('EXPIRE', K[k], T[k]) end
 end
 
-local meta, applied, maxts = KEYS[1], p[12], p[14]
-if #p[11] > 0 then redis.call('SADD', K[p[10] + 1], unpack(p[11])) end
+local meta, applied, maxts = KEYS[1], p[11], p[13]
+if #p[10] > 0 then redis.call('SADD', K[p[9] + 1], unpack(p[10])) end
 redis.call('HINCRBY', meta, 'events', applied)
-redis.call('HINCRBY', meta, 'duplicates', p[13])
+redis.call('HINCRBY', meta, 'duplicates', p[12])
 if applied > 0 then
   hmax(meta, 'last_event_ms', maxts)
   redis.call('HSET', meta, 'last_write_ms', now)
